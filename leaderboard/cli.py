@@ -1,0 +1,123 @@
+"""The `leaderboard` command: thin argument parsing over the library."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import multiprocessing
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from leaderboard.embedded import EmbeddedRedis, EmbeddedRedisError
+from leaderboard.settings import VARIABLES, Settings, SettingsError
+
+log = logging.getLogger("leaderboard")
+
+
+def _environment_help() -> str:
+    rows = [
+        f"  LEADERBOARD_{name:<18} {text} (default: {default or 'unset'})"
+        for name, default, text in VARIABLES
+    ]
+    return "environment variables:\n" + "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leaderboard",
+        description="Region-sharded gaming leaderboards over Redis.",
+        epilog=_environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP server",
+        description="Run the HTTP API. Without LEADERBOARD_REDIS_URL it starts an embedded "
+        "redis-server with its data in LEADERBOARD_DATA_DIR.",
+        epilog=_environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (1)"
+    )
+    return parser
+
+
+def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+    from leaderboard.http.app import create_app
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=30.0,
+    )
+
+
+def _run_workers(settings: Settings, host: str, port: int, count: int) -> None:
+    """N processes accept on one port (SO_REUSEPORT); SIGTERM is passed on to each."""
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_run_worker, args=(settings, host, port, True), daemon=False)
+        for _ in range(count)
+    ]
+    for w in workers:
+        w.start()
+
+    def forward(signum: int, _frame: object) -> None:
+        for w in workers:
+            if w.pid and w.is_alive():
+                w.terminate()
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for w in workers:
+        w.join()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        try:
+            embedded.start()
+        except EmbeddedRedisError as exc:
+            log.error("%s", exc)
+            return 1
+        settings = dataclasses.replace(settings, redis_url=embedded.url)
+    log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
+    try:
+        if workers == 1:
+            _run_worker(settings, host, port, False)
+        else:
+            _run_workers(settings, host, port, workers)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            log.info("embedded Redis stopped")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"leaderboard: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    if args.workers < 1:
+        print("leaderboard: --workers must be at least 1", file=sys.stderr)
+        return 2
+    return serve(settings, args.host, args.port, args.workers)

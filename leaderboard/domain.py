@@ -1,0 +1,116 @@
+"""Boards, modes, orders and ranks: the plain types and rules of the contract, no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_SCORE = 2**53 - 1
+BOARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+REGION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+GLOBAL = "global"
+MAX_REGIONS = 64
+MAX_BATCH = 10_000
+MAX_NAME = 64
+MAX_WINDOW = 10_000  # offset + limit of a top page
+MAX_RADIUS = 100
+
+
+class Order(StrEnum):
+    DESC = "desc"
+    ASC = "asc"
+
+
+class Mode(StrEnum):
+    BEST = "best"
+    SET = "set"
+    INCR = "incr"
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    board: str
+    regions: tuple[str, ...]
+    order: Order = Order.DESC
+    mode: Mode = Mode.BEST
+    inactive_after_days: int = 30
+    top_events: int = 100
+
+    def public(self) -> dict:
+        return {
+            "board": self.board,
+            "regions": list(self.regions),
+            "order": self.order.value,
+            "mode": self.mode.value,
+            "inactive_after_days": self.inactive_after_days,
+            "top_events": self.top_events,
+        }
+
+    @property
+    def sign(self) -> int:
+        """Redis stores ``sign * score`` so that ascending order is always best-first."""
+        return -1 if self.order is Order.DESC else 1
+
+
+@dataclass(frozen=True)
+class Update:
+    player_id: str
+    region: str
+    score: int
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    rank: int
+    player_id: str
+    score: int
+    region: str
+    name: str | None = None
+
+    def public(self) -> dict:
+        out = {
+            "rank": self.rank,
+            "player_id": self.player_id,
+            "score": self.score,
+            "region": self.region,
+        }
+        if self.name is not None:
+            out["name"] = self.name
+        return out
+
+
+def is_score(value: object) -> bool:
+    return type(value) is int and -MAX_SCORE <= value <= MAX_SCORE
+
+
+@dataclass(frozen=True)
+class RegionSlice:
+    """Consecutive entries of one region's list, with what ranks are computed from.
+
+    ``start`` is the list position of the first entry, ``better`` the number of the
+    region's players strictly better than the first entry (or than the player whose
+    window this is, when there are no entries), ``position`` where that player stands.
+    """
+
+    region: str
+    start: int
+    better: int
+    total: int
+    entries: list[tuple[str, int, str | None]]
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A player's place on a board, as one store call reads it."""
+
+    region: str
+    score: int
+    name: str | None
+    better_in_region: int
+    better_overall: int
+    total_in_region: int
+    total_overall: int

@@ -1,0 +1,68 @@
+"""Errors of the contract (code, status) and the store's internal signals.
+
+Every layer raises these; the HTTP layer turns the public ones into JSON error bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LeaderboardError(Exception):
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(LeaderboardError):
+    pass
+
+
+class InvalidJson(LeaderboardError):
+    code = "invalid_json"
+
+
+class UnknownRegion(LeaderboardError):
+    code = "unknown_region"
+
+
+class BoardNotFound(LeaderboardError):
+    status = 404
+    code = "board_not_found"
+
+
+class PlayerNotFound(LeaderboardError):
+    status = 404
+    code = "player_not_found"
+
+
+class RegionInUse(LeaderboardError):
+    status = 409
+    code = "region_in_use"
+
+
+class BoardNotEmpty(LeaderboardError):
+    status = 409
+    code = "board_not_empty"
+
+
+class ScoreOutOfRange(LeaderboardError):
+    status = 409
+    code = "score_out_of_range"
+
+
+class RedisUnavailable(LeaderboardError):
+    status = 503
+    code = "redis_unavailable"
+
+
+class StaleBoard(Exception):
+    """The board's configuration changed after this process read it: reload and retry."""
+
+
+class BoardGone(Exception):
+    """The board was deleted while a request was using it."""

@@ -1,0 +1,1 @@
+"""aiohttp routes, request parsing, error mapping, metrics and the OpenAPI document."""

@@ -1,0 +1,62 @@
+"""The app factory: routes, middlewares, and the Redis-backed service for its lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from leaderboard.errors import RedisUnavailable
+from leaderboard.http.errors import make_middleware
+from leaderboard.http.keys import METRICS, SERVICE, SETTINGS
+from leaderboard.http.metrics import Metrics
+from leaderboard.http.routes import ROUTES
+from leaderboard.service import Service
+from leaderboard.settings import Settings
+from leaderboard.store import Store
+
+log = logging.getLogger(__name__)
+MAX_BODY = 8 * 1024 * 1024
+
+
+async def _default_board(service: Service, settings: Settings) -> None:
+    """Creates the `default` board, waiting for Redis if it is not up yet."""
+    while True:
+        try:
+            if await service.ensure_default_board(settings.default_regions):
+                log.info(
+                    "created board 'default' with regions %s", ",".join(settings.default_regions)
+                )
+            return
+        except RedisUnavailable:
+            log.warning("Redis is not answering yet; will create board 'default' when it does")
+            await asyncio.sleep(1.0)
+
+
+async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = Store.connect(settings.redis_url, settings.redis_pool_size, settings.redis_timeout)
+    service = Service.build(store, settings)
+    app[SERVICE] = service
+    task = asyncio.create_task(_default_board(service, settings))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), timeout=settings.redis_timeout * 2)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await service.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    metrics = Metrics()
+    app.middlewares.append(make_middleware(metrics.observe))
+    app[SETTINGS] = settings
+    app[METRICS] = metrics
+    app.add_routes(ROUTES)
+    app.cleanup_ctx.append(_service_ctx)
+    return app

@@ -1,0 +1,70 @@
+"""Every failure becomes the contract's JSON error body; nothing leaks a traceback."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from leaderboard.errors import LeaderboardError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HTTP_CODES = {
+    400: "invalid_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return json_response({"error": error}, status)
+
+
+def route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def make_middleware(observe: Callable[[str, str, int, float], None]) -> Any:
+    @web.middleware
+    async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+        except LeaderboardError as exc:
+            response = error_response(exc.status, exc.code, exc.message, exc.details)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = HTTP_CODES.get(exc.status, "http_error")
+            message = exc.reason
+            if exc.status == 413:
+                message = "the body is larger than 8 MiB; send smaller batches"
+            elif exc.status == 405:
+                message = f"{request.method} is not allowed on {request.path}"
+            elif exc.status == 404:
+                message = f"no route for {request.path}"
+            response = error_response(exc.status, code, message)
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.path)
+            response = error_response(500, "internal_error", "unexpected server error")
+        observe(request.method, route_name(request), response.status, time.perf_counter() - started)
+        return response
+
+    return errors_and_metrics

@@ -1,0 +1,105 @@
+"""Request handlers: parse, call the service, answer JSON. No Redis in sight."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from aiohttp import web
+
+from leaderboard.domain import MAX_RADIUS, MAX_WINDOW
+from leaderboard.errors import InvalidRequest, LeaderboardError
+from leaderboard.http import parse
+from leaderboard.http.errors import error_response, json_response
+from leaderboard.http.keys import METRICS, SERVICE
+from leaderboard.service import Service
+
+
+def _service(request: web.Request) -> Service:
+    return request.app[SERVICE]
+
+
+async def put_board(request: web.Request) -> web.Response:
+    board = parse.board_id(request)
+    config = parse.board_config(board, await parse.json_body(request))
+    created, stored = await _service(request).boards.put(config)
+    return json_response(stored.public(), 201 if created else 200)
+
+
+async def get_board(request: web.Request) -> web.Response:
+    return json_response(await _service(request).boards.describe(parse.board_id(request)))
+
+
+async def list_boards(request: web.Request) -> web.Response:
+    return json_response({"boards": await _service(request).boards.list()})
+
+
+async def delete_board(request: web.Request) -> web.Response:
+    await _service(request).boards.delete(parse.board_id(request))
+    return web.Response(status=204)
+
+
+async def post_score(request: web.Request) -> web.Response:
+    board = parse.board_id(request)
+    update = parse.score_update(await parse.json_body(request))
+    return json_response(await _service(request).scores.submit(board, update))
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    board = parse.board_id(request)
+    updates = parse.batch(await parse.json_body(request))
+    return json_response({"accepted": await _service(request).scores.submit_batch(board, updates)})
+
+
+async def top(request: web.Request) -> web.Response:
+    board = parse.board_id(request)
+    limit = parse.query_int(request, "limit", 100, 1, 1000)
+    offset = parse.query_int(request, "offset", 0, 0, MAX_WINDOW - 1)
+    if offset + limit > MAX_WINDOW:
+        raise InvalidRequest(
+            f"offset + limit must be at most {MAX_WINDOW}",
+            [{"field": "offset", "reason": f"offset + limit must be at most {MAX_WINDOW}"}],
+        )
+    page = await _service(request).views.top(board, parse.scope(request), offset, limit)
+    return json_response(page)
+
+
+async def get_player(request: web.Request) -> web.Response:
+    board, pid = parse.board_id(request), parse.player_id(request)
+    return json_response(await _service(request).views.player(board, pid))
+
+
+async def around(request: web.Request) -> web.Response:
+    board, pid = parse.board_id(request), parse.player_id(request)
+    radius = parse.query_int(request, "radius", 10, 0, MAX_RADIUS)
+    window = await _service(request).views.around(board, pid, parse.scope(request), radius)
+    return json_response(window)
+
+
+async def delete_player(request: web.Request) -> web.Response:
+    board, pid = parse.board_id(request), parse.player_id(request)
+    await _service(request).views.delete_player(board, pid)
+    return web.Response(status=204)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await _service(request).store.ping()
+    except LeaderboardError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = request.app[METRICS].render(_service(request).scores.applied)
+    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+
+OPENAPI = resources.files("leaderboard.http") / "openapi.json"
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI.read_bytes(), content_type="application/json")

@@ -1,0 +1,11 @@
+"""Typed keys under which the app keeps its per-process resources."""
+
+from aiohttp import web
+
+from leaderboard.http.metrics import Metrics
+from leaderboard.service import Service
+from leaderboard.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICE = web.AppKey("service", Service)
+METRICS = web.AppKey("metrics", Metrics)

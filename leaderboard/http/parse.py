@@ -1,0 +1,194 @@
+"""Request bodies and query strings to domain values; anything off is a 400 with details."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from leaderboard.domain import (
+    BOARD_ID,
+    GLOBAL,
+    MAX_BATCH,
+    MAX_NAME,
+    MAX_REGIONS,
+    PLAYER_ID,
+    REGION_NAME,
+    BoardConfig,
+    Mode,
+    Order,
+    Update,
+    is_score,
+)
+from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, PlayerNotFound
+
+Problem = dict[str, Any]
+
+
+async def json_body(request: web.Request) -> Any:
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType()
+    raw = await request.read()
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+
+
+class UnsupportedMediaType(InvalidRequest):
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self) -> None:
+        super().__init__("send the body as JSON with Content-Type: application/json")
+
+
+def board_id(request: web.Request) -> str:
+    board = request.match_info["board"]
+    if not BOARD_ID.fullmatch(board):
+        raise BoardNotFound(f"{board!r} is not a valid board id, so no such board exists")
+    return board
+
+
+def player_id(request: web.Request) -> str:
+    pid = request.match_info["player_id"]
+    if not PLAYER_ID.fullmatch(pid):
+        raise PlayerNotFound(f"{pid!r} is not a valid player id, so no such player exists")
+    return pid
+
+
+def _object(body: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"{what} must be a JSON object")
+    return body
+
+
+def _int_field(
+    body: Mapping[str, Any], field: str, default: int, low: int, high: int, problems: list
+) -> int:
+    value = body.get(field, default)
+    if type(value) is not int or not low <= value <= high:
+        problems.append({"field": field, "reason": f"must be an integer from {low} to {high}"})
+        return default
+    return value
+
+
+def _choice(body: Mapping[str, Any], field: str, enum: type, default: Any, problems: list) -> Any:
+    value = body.get(field, default.value)
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        problems.append({"field": field, "reason": f"must be one of {allowed}"})
+        return default
+
+
+def board_config(board: str, body: Any) -> BoardConfig:
+    body = _object(body, "the board configuration")
+    problems: list[Problem] = []
+    regions = body.get("regions")
+    if (
+        not isinstance(regions, list)
+        or not 1 <= len(regions) <= MAX_REGIONS
+        or not all(isinstance(r, str) and REGION_NAME.fullmatch(r) for r in regions)
+    ):
+        problems.append(
+            {
+                "field": "regions",
+                "reason": f"must be a list of 1 to {MAX_REGIONS} names matching "
+                "^[a-z0-9][a-z0-9_-]{0,31}$",
+            }
+        )
+        regions = ["x"]
+    elif len(set(regions)) != len(regions):
+        problems.append({"field": "regions", "reason": "region names must be unique"})
+    elif GLOBAL in regions:
+        problems.append(
+            {"field": "regions", "reason": "'global' is the merged scope, not a region"}
+        )
+    order = _choice(body, "order", Order, Order.DESC, problems)
+    mode = _choice(body, "mode", Mode, Mode.BEST, problems)
+    days = _int_field(body, "inactive_after_days", 30, 0, 3650, problems)
+    top = _int_field(body, "top_events", 100, 0, 1000, problems)
+    unknown = sorted(set(body) - {"regions", "order", "mode", "inactive_after_days", "top_events"})
+    problems += [{"field": f, "reason": "unknown field"} for f in unknown]
+    if problems:
+        raise InvalidRequest("the board configuration is not valid", problems)
+    return BoardConfig(board, tuple(regions), order, mode, days, top)
+
+
+def _update_problems(item: Any) -> list[Problem]:
+    if not isinstance(item, dict):
+        return [{"field": "", "reason": "must be an object"}]
+    problems = []
+    pid = item.get("player_id")
+    if not isinstance(pid, str) or not PLAYER_ID.fullmatch(pid):
+        problems.append({"field": "player_id", "reason": "must be 1-64 chars of [A-Za-z0-9_.:@-]"})
+    region = item.get("region")
+    if not isinstance(region, str) or not REGION_NAME.fullmatch(region):
+        problems.append({"field": "region", "reason": "must be a region name of the board"})
+    if not is_score(item.get("score")):
+        problems.append(
+            {"field": "score", "reason": "must be a JSON integer with |score| <= 2^53 - 1"}
+        )
+    if "name" in item:
+        name = item["name"]
+        if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+            problems.append({"field": "name", "reason": f"must be 1 to {MAX_NAME} characters"})
+    unknown = sorted(set(item) - {"player_id", "region", "score", "name"})
+    problems += [{"field": f, "reason": "unknown field"} for f in unknown]
+    return problems
+
+
+def _update(item: dict) -> Update:
+    return Update(item["player_id"], item["region"], item["score"], item.get("name"))
+
+
+def score_update(body: Any) -> Update:
+    body = _object(body, "a score update")
+    problems = _update_problems(body)
+    if problems:
+        raise InvalidRequest("the score update is not valid", problems)
+    return _update(body)
+
+
+def batch(body: Any) -> list[Update]:
+    body = _object(body, "a batch")
+    items = body.get("updates")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise InvalidRequest(
+            f"updates must be a list of 1 to {MAX_BATCH} items",
+            [{"field": "updates", "reason": f"must hold 1 to {MAX_BATCH} items"}],
+        )
+    problems = [
+        {"index": i, **problem}
+        for i, item in enumerate(items)
+        for problem in _update_problems(item)
+    ]
+    if problems:
+        raise InvalidRequest(
+            f"{len({p['index'] for p in problems})} bad items; nothing applied", problems
+        )
+    return [_update(item) for item in items]
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high or not raw.lstrip("-").isdigit():
+        raise InvalidRequest(
+            f"{name} must be an integer from {low} to {high}",
+            [{"field": name, "reason": f"must be an integer from {low} to {high}"}],
+        )
+    return value
+
+
+def scope(request: web.Request) -> str:
+    return request.query.get("scope", GLOBAL)

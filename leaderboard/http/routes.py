@@ -1,0 +1,22 @@
+"""The route table: the whole HTTP surface in one place (it matches openapi.json)."""
+
+from aiohttp import web
+
+from leaderboard.http import handlers as h
+
+ROUTES = [
+    web.get("/healthz", h.healthz),
+    web.get("/readyz", h.readyz),
+    web.get("/metrics", h.metrics),
+    web.get("/openapi.json", h.openapi),
+    web.get("/v1/boards", h.list_boards),
+    web.put("/v1/boards/{board}", h.put_board),
+    web.get("/v1/boards/{board}", h.get_board),
+    web.delete("/v1/boards/{board}", h.delete_board),
+    web.post("/v1/boards/{board}/scores", h.post_score),
+    web.post("/v1/boards/{board}/scores/batch", h.post_batch),
+    web.get("/v1/boards/{board}/top", h.top),
+    web.get("/v1/boards/{board}/players/{player_id}", h.get_player),
+    web.delete("/v1/boards/{board}/players/{player_id}", h.delete_player),
+    web.get("/v1/boards/{board}/players/{player_id}/around", h.around),
+]

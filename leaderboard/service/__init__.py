@@ -1,0 +1,33 @@
+"""Board rules, global merges and ranking, between the HTTP layer and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leaderboard.domain import BoardConfig
+from leaderboard.service.boards import Boards
+from leaderboard.service.scores import Scores
+from leaderboard.service.views import Views
+from leaderboard.settings import Settings
+from leaderboard.store import Store
+
+
+@dataclass
+class Service:
+    """What the HTTP layer and the CLI use: one object per server process."""
+
+    store: Store
+    boards: Boards
+    scores: Scores
+    views: Views
+
+    @classmethod
+    def build(cls, store: Store, settings: Settings) -> Service:
+        boards = Boards(store, settings)
+        return cls(store, boards, Scores(boards), Views(boards))
+
+    async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:
+        return await self.boards.ensure(BoardConfig(board="default", regions=regions))
+
+    async def close(self) -> None:
+        await self.store.close()

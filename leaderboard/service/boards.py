@@ -1,0 +1,98 @@
+"""Board configurations: create, replace, list, delete, and a short per-process cache.
+
+The cache only saves a round trip: every script checks the board's version in Redis,
+so a stale entry costs a reload and a retry, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from leaderboard.domain import GLOBAL, BoardConfig
+from leaderboard.errors import BoardGone, BoardNotFound, StaleBoard, UnknownRegion
+from leaderboard.settings import Settings
+from leaderboard.store import BoardRecord, Store
+
+T = TypeVar("T")
+RETRIES = 3
+
+
+class Boards:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._cache: dict[str, tuple[float, BoardRecord]] = {}
+
+    async def record(self, board: str, fresh: bool = False) -> BoardRecord:
+        cached = self._cache.get(board)
+        if cached and not fresh and time.monotonic() - cached[0] < self.settings.config_ttl:
+            return cached[1]
+        record = await self.store.load_board(board)
+        if record is None:
+            self._cache.pop(board, None)
+            raise BoardNotFound(f"board {board!r} does not exist; create it with PUT first")
+        self._cache[board] = (time.monotonic(), record)
+        return record
+
+    async def using(self, board: str, action: Callable[[BoardRecord], Awaitable[T]]) -> T:
+        """Runs ``action`` on the board's record, reloading it when Redis says it is stale."""
+        record = await self.record(board)
+        for _ in range(RETRIES):
+            try:
+                return await action(record)
+            except StaleBoard:
+                record = await self.record(board, fresh=True)
+            except BoardGone:
+                self._cache.pop(board, None)
+                raise BoardNotFound(f"board {board!r} was deleted") from None
+        return await action(record)
+
+    async def put(self, config: BoardConfig) -> tuple[bool, BoardConfig]:
+        for _ in range(RETRIES):
+            old = await self.store.load_board(config.board)
+            try:
+                created, _ = await self.store.put_board(config, old, self.settings.activity_buckets)
+            except StaleBoard:
+                continue
+            self._cache.pop(config.board, None)
+            return created, config
+        raise StaleBoard(f"board {config.board!r} is being changed by others; retry")
+
+    async def describe(self, board: str) -> dict:
+        async def read(record: BoardRecord) -> dict:
+            totals = await self.store.totals(record)
+            return record.config.public() | {"players": {GLOBAL: sum(totals.values()), **totals}}
+
+        return await self.using(board, read)
+
+    async def list(self) -> list[dict]:
+        return [r.config.public() for r in await self.store.load_all_boards()]
+
+    async def delete(self, board: str) -> None:
+        record = await self.record(board, fresh=True)
+        self._cache.pop(board, None)
+        await self.store.delete_board(record)
+
+    async def ensure(self, config: BoardConfig) -> bool:
+        """Creates the board unless it exists; answers whether it created it."""
+        if await self.store.load_board(config.board) is not None:
+            return False
+        try:
+            created, _ = await self.store.put_board(config, None, self.settings.activity_buckets)
+        except StaleBoard:
+            return False
+        return created
+
+
+def scope_regions(config: BoardConfig, scope: str) -> tuple[str, ...]:
+    """The regions a scope covers; a scope that is not the board's is a 400."""
+    if scope == GLOBAL:
+        return config.regions
+    if scope in config.regions:
+        return (scope,)
+    raise UnknownRegion(
+        f"{scope!r} is not a region of board {config.board!r}",
+        {"regions": list(config.regions)},
+    )

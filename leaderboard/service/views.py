@@ -1,0 +1,82 @@
+"""Reads: top pages, a player's standing and around-me windows, regional or global."""
+
+from __future__ import annotations
+
+from leaderboard.domain import GLOBAL
+from leaderboard.errors import PlayerNotFound
+from leaderboard.service import merge
+from leaderboard.service.boards import Boards, scope_regions
+from leaderboard.store import BoardRecord
+
+
+def _not_found(board: str, player_id: str, scope: str = GLOBAL) -> PlayerNotFound:
+    where = f"board {board!r}" if scope == GLOBAL else f"region {scope!r} of board {board!r}"
+    return PlayerNotFound(f"player {player_id!r} is not on {where}")
+
+
+class Views:
+    def __init__(self, boards: Boards) -> None:
+        self.boards = boards
+        self.store = boards.store
+
+    async def top(self, board: str, scope: str, offset: int, limit: int) -> dict:
+        async def read(record: BoardRecord) -> dict:
+            regions = scope_regions(record.config, scope)
+            if scope == GLOBAL:
+                ranges = [(r, 0, offset + limit - 1) for r in regions]
+            else:
+                ranges = [(scope, offset, offset + limit - 1)]
+            slices = await self.store.pages(record, ranges)
+            entries = merge.top_page(slices, record.config.sign, offset, limit)
+            return {
+                "board": board,
+                "scope": scope,
+                "total": sum(s.total for s in slices),
+                "entries": [e.public() for e in entries],
+            }
+
+        return await self.boards.using(board, read)
+
+    async def player(self, board: str, player_id: str) -> dict:
+        async def read(record: BoardRecord) -> dict:
+            standing = await self.store.standing(record, player_id)
+            if standing is None:
+                raise _not_found(board, player_id)
+            out: dict = {
+                "player_id": player_id,
+                "region": standing.region,
+                "score": standing.score,
+            }
+            if standing.name is not None:
+                out["name"] = standing.name
+            out["rank"] = {
+                "global": standing.better_overall + 1,
+                "region": standing.better_in_region + 1,
+            }
+            out["total"] = {"global": standing.total_overall, "region": standing.total_in_region}
+            return out
+
+        return await self.boards.using(board, read)
+
+    async def around(self, board: str, player_id: str, scope: str, radius: int) -> dict:
+        async def read(record: BoardRecord) -> dict:
+            regions = scope_regions(record.config, scope)
+            slices = await self.store.around(record, regions, player_id, radius)
+            if slices is None:
+                raise _not_found(board, player_id, scope)
+            entries = merge.window(slices, record.config.sign, player_id, radius)
+            return {
+                "board": board,
+                "scope": scope,
+                "player_id": player_id,
+                "entries": [e.public() for e in entries],
+            }
+
+        return await self.boards.using(board, read)
+
+    async def delete_player(self, board: str, player_id: str) -> None:
+        async def delete(record: BoardRecord) -> None:
+            if not await self.store.delete_player(record, player_id):
+                raise _not_found(board, player_id)
+
+        await self.boards.using(board, delete)

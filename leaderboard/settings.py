@@ -1,0 +1,74 @@
+"""One Settings object, read once from ``LEADERBOARD_*`` variables and passed everywhere."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Each entry: variable suffix, default, help text. The CLI prints this table in --help.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("REDIS_URL", "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"),
+    ("DEFAULT_REGIONS", "na,eu,apac", "regions of the `default` board created at start-up"),
+    ("DATA_DIR", "./.leaderboard-data", "where the embedded Redis keeps its AOF files"),
+    ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
+    ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
+    ("BATCH_CHUNK", "100", "updates per Lua call: bounds how long one call blocks Redis"),
+    ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
+    ("CONFIG_TTL", "1.0", "seconds a server process caches a board's configuration"),
+    ("LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
+)
+
+
+class SettingsError(ValueError):
+    """A LEADERBOARD_* variable holds a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = ""
+    default_regions: tuple[str, ...] = ("na", "eu", "apac")
+    data_dir: Path = field(default_factory=lambda: Path("./.leaderboard-data"))
+    redis_pool_size: int = 64
+    redis_timeout: float = 2.0
+    batch_chunk: int = 100
+    activity_buckets: int = 32768
+    config_ttl: float = 1.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw = {name: env.get(f"LEADERBOARD_{name}", default) for name, default, _ in VARIABLES}
+        try:
+            settings = cls(
+                redis_url=raw["REDIS_URL"].strip(),
+                default_regions=tuple(
+                    r.strip() for r in raw["DEFAULT_REGIONS"].split(",") if r.strip()
+                ),
+                data_dir=Path(raw["DATA_DIR"]),
+                redis_pool_size=int(raw["REDIS_POOL_SIZE"]),
+                redis_timeout=float(raw["REDIS_TIMEOUT"]),
+                batch_chunk=int(raw["BATCH_CHUNK"]),
+                activity_buckets=int(raw["ACTIVITY_BUCKETS"]),
+                config_ttl=float(raw["CONFIG_TTL"]),
+                log_level=raw["LOG_LEVEL"].upper(),
+            )
+        except ValueError as exc:
+            raise SettingsError(f"bad LEADERBOARD_* value: {exc}") from exc
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("LEADERBOARD_REDIS_URL must start redis://, rediss:// or unix://")
+        if not self.default_regions:
+            raise SettingsError("LEADERBOARD_DEFAULT_REGIONS must name at least one region")
+        b = self.activity_buckets
+        if b < 1 or b & (b - 1):
+            raise SettingsError("LEADERBOARD_ACTIVITY_BUCKETS must be a power of two")
+        if not 1 <= self.batch_chunk <= 5000:
+            raise SettingsError("LEADERBOARD_BATCH_CHUNK must be within 1..5000")
+        if self.redis_pool_size < 1 or self.redis_timeout <= 0:
+            raise SettingsError("LEADERBOARD_REDIS_POOL_SIZE and _TIMEOUT must be positive")

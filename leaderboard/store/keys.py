@@ -1,0 +1,39 @@
+"""Key names. Every key of one (board, region) shares the hash tag ``{board:region}``.
+
+| key                              | type   | holds                                        |
+|----------------------------------|--------|----------------------------------------------|
+| lb:boards                        | set    | ids of all boards                            |
+| lb:{B}:cfg                       | hash   | board config, activity bucket count, version |
+| lb:{B:R}:m                       | hash   | version, mode, buckets (checked by scripts)  |
+| lb:{B:R}:z                       | zset   | player -> internal score (lower is better)   |
+| lb:{B:R}:a:<n>                   | hash   | player -> last activity, unix seconds        |
+| lb:{B:R}:n:<n>                   | hash   | player -> display name                       |
+| lb:{B:R}:named                   | string | present once any player of R has a name      |
+"""
+
+from __future__ import annotations
+
+REGISTRY = "lb:boards"
+
+
+def config(board: str) -> str:
+    return f"lb:{{{board}}}:cfg"
+
+
+def region_base(board: str, region: str) -> str:
+    return f"lb:{{{board}:{region}}}:"
+
+
+def zset(board: str, region: str) -> str:
+    return region_base(board, region) + "z"
+
+
+def meta(board: str, region: str) -> str:
+    return region_base(board, region) + "m"
+
+
+def region_keys(board: str, region: str, buckets: int) -> list[str]:
+    """Every key a region may hold, for deleting a board without a keyspace scan."""
+    base = region_base(board, region)
+    fixed = [base + "z", base + "m", base + "named"]
+    return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]

@@ -1,0 +1,46 @@
+-- Creates or replaces a board's configuration, refusing changes that would orphan data.
+-- KEYS[1] the board's config hash, KEYS[2] the registry set of board ids,
+-- then per region of the old and new configs together: its meta hash, its zset.
+-- ARGV[1] the old regions as read by the caller ("" for a new board), ARGV[2] the new
+-- regions (comma-separated), ARGV[3] order, ARGV[4] mode, ARGV[5] inactive_after_days,
+-- ARGV[6] top_events, ARGV[7] activity buckets for a new board, ARGV[8] board id.
+-- Answers {created (0/1), version}; errors: RETRY (config changed since it was read),
+-- REGION_IN_USE <region>, NOT_EMPTY (order or mode change on a board with players).
+
+local cfg = KEYS[1]
+local current = redis.call('HMGET', cfg, 'regions', 'order', 'mode', 'buckets', 'version')
+if (current[1] or '') ~= ARGV[1] then
+  return redis.error_reply('RETRY board configuration changed meanwhile')
+end
+local new_regions = {}
+for r in string.gmatch(ARGV[2], '[^,]+') do new_regions[r] = true end
+
+local players = 0
+for i = 3, #KEYS, 2 do
+  local region = string.match(KEYS[i + 1], ':([^:}]+)}:z$')
+  local n = redis.call('ZCARD', KEYS[i + 1])
+  players = players + n
+  if not new_regions[region] and n > 0 then
+    return redis.error_reply('REGION_IN_USE ' .. region)
+  end
+end
+if current[1] and players > 0 and (current[2] ~= ARGV[3] or current[3] ~= ARGV[4]) then
+  return redis.error_reply('NOT_EMPTY board holds players')
+end
+
+local created = current[1] and 0 or 1
+local buckets = current[4] or ARGV[7]
+local version = tonumber(current[5] or '0') + 1
+redis.call('HSET', cfg, 'regions', ARGV[2], 'order', ARGV[3], 'mode', ARGV[4],
+  'inactive_after_days', ARGV[5], 'top_events', ARGV[6], 'buckets', buckets,
+  'version', version)
+redis.call('SADD', KEYS[2], ARGV[8])
+for i = 3, #KEYS, 2 do
+  local region = string.match(KEYS[i + 1], ':([^:}]+)}:z$')
+  if new_regions[region] then
+    redis.call('HSET', KEYS[i], 'version', version, 'mode', ARGV[4], 'buckets', buckets)
+  else
+    redis.call('DEL', KEYS[i])
+  end
+end
+return {created, version}

@@ -1,0 +1,103 @@
+"""The store against a real Redis: scripts, key layout, reloads after NOSCRIPT."""
+
+from __future__ import annotations
+
+import redis
+
+from leaderboard.domain import BoardConfig, Mode, Order
+from leaderboard.errors import BoardGone, ScoreOutOfRange, StaleBoard
+from leaderboard.store import Store, keys
+
+
+async def make_board(store: Store, config: BoardConfig, buckets: int = 64):
+    created, _ = await store.put_board(config, await store.load_board(config.board), buckets)
+    assert created
+    record = await store.load_board(config.board)
+    assert record is not None
+    return record
+
+
+async def test_every_key_of_a_region_shares_its_hash_tag(store: Store, clean_redis) -> None:
+    record = await make_board(store, BoardConfig("b1", ("na", "eu")))
+    await store.write(record, [("na", [("p1", 5, "Ann")]), ("eu", [("p2", 7, None)])], 100, False)
+    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
+        names = r.keys("*")
+    region_keys = [k for k in names if k.startswith("lb:{b1:")]
+    assert {k.split("}")[0] for k in region_keys} == {"lb:{b1:na", "lb:{b1:eu"}
+    assert set(names) - set(region_keys) == {keys.REGISTRY, keys.config("b1")}
+
+
+async def test_write_answers_score_flag_and_better_count(store: Store) -> None:
+    record = await make_board(store, BoardConfig("b", ("na",)))
+    first = await store.write(record, [("na", [("a", 10, None), ("b", 20, None)])], 1, True)
+    assert first == [[(10, True, 0), (20, True, 0)]]
+    again = await store.write(record, [("na", [("a", 5, None)])], 2, True)
+    assert again == [[(10, False, 1)]]  # best mode on a desc board keeps 10
+
+
+async def test_scores_are_exact_at_the_edge_of_the_range(store: Store) -> None:
+    top = 2**53 - 1
+    record = await make_board(store, BoardConfig("b", ("na",), order=Order.ASC, mode=Mode.SET))
+    await store.write(record, [("na", [("hi", top, None), ("lo", -top, None)])], 1, False)
+    (page,) = await store.pages(record, [("na", 0, 9)])
+    assert [(pid, score) for pid, score, _ in page.entries] == [("lo", -top), ("hi", top)]
+
+
+async def test_incr_out_of_range_refuses_the_whole_chunk(store: Store) -> None:
+    record = await make_board(store, BoardConfig("b", ("na",), mode=Mode.INCR))
+    await store.write(record, [("na", [("a", 2**53 - 2, None)])], 1, False)
+    (result,) = await store.write(record, [("na", [("b", 1, None), ("a", 5, None)])], 1, False)
+    assert isinstance(result, ScoreOutOfRange)
+    assert result.details == {"index": 1}
+    assert await store.scores_of(record, ["a", "b"]) == {"a": 2**53 - 2}
+
+
+async def test_a_stale_version_or_a_deleted_board_changes_nothing(store: Store) -> None:
+    record = await make_board(store, BoardConfig("b", ("na",)))
+    await store.put_board(BoardConfig("b", ("na", "eu")), record, 64)
+    (result,) = await store.write(record, [("na", [("a", 1, None)])], 1, False)
+    assert isinstance(result, StaleBoard)
+    fresh = await store.load_board("b")
+    assert fresh is not None
+    await store.delete_board(fresh)
+    (result,) = await store.write(fresh, [("na", [("a", 1, None)])], 1, False)
+    assert isinstance(result, BoardGone)
+    assert await store.scores_of(fresh, ["a"]) == {}
+
+
+async def test_scripts_are_reloaded_after_a_script_flush(store: Store) -> None:
+    record = await make_board(store, BoardConfig("b", ("na",)))
+    await store.redis.script_flush()
+    (result,) = await store.write(record, [("na", [("a", 3, None)])], 1, True)
+    assert result == [(3, True, 0)]
+
+
+async def test_delete_board_leaves_no_key(store: Store, clean_redis) -> None:
+    record = await make_board(store, BoardConfig("b", ("na", "eu")), buckets=128)
+    items = [(f"p{i}", i, f"name {i}") for i in range(300)]
+    await store.write(record, [("na", items[:150]), ("eu", items[150:])], 1, False)
+    await store.delete_board(record)
+    with redis.Redis.from_url(clean_redis.url) as r:
+        assert r.dbsize() == 0
+
+
+async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) -> None:
+    record = await make_board(store, BoardConfig("b", ("na",)), buckets=64)
+    items = [(f"player-{1000000 + i}", i, None) for i in range(3000)]
+    await store.write(record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7, False)
+    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
+        base = keys.region_base("b", "na")
+        sizes = [r.hlen(f"{base}a:{n}") for n in range(64)]
+        assert sum(sizes) == 3000
+        assert max(sizes) < 128, "a bucket outgrew the listpack encoding"
+        assert {r.object("encoding", f"{base}a:{n}") for n in range(64)} == {"listpack"}
+        assert r.hget(f"{base}a:{_bucket('player-1000000', 64)}", "player-1000000") == "7"
+
+
+def _bucket(player_id: str, buckets: int) -> int:
+    """The Lua bucket function, again, to check the scripts put a player where expected."""
+    h = 2166136261
+    for byte in player_id.encode():
+        h ^= byte
+        h = (h * 403 + (h % 256) * 16777216) % 4294967296
+    return h % buckets
