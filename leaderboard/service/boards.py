@@ -37,16 +37,24 @@ class Boards:
         return record
 
     async def using(self, board: str, action: Callable[[BoardRecord], Awaitable[T]]) -> T:
-        """Runs ``action`` on the board's record, reloading it when Redis says it is stale."""
-        record = await self.record(board)
+        """Runs ``action`` on the board's record, reloading it when it may be out of date.
+
+        Redis says so (a stale version, a deleted board), or a cached record does not
+        know a region that the request names.
+        """
+        record, fresh = await self.record(board), False
         for _ in range(RETRIES):
             try:
                 return await action(record)
             except StaleBoard:
-                record = await self.record(board, fresh=True)
+                pass
+            except UnknownRegion:
+                if fresh:
+                    raise
             except BoardGone:
                 self._cache.pop(board, None)
                 raise BoardNotFound(f"board {board!r} was deleted") from None
+            record, fresh = await self.record(board, fresh=True), True
         return await action(record)
 
     async def put(self, config: BoardConfig) -> tuple[bool, BoardConfig]:

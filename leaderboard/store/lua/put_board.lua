@@ -30,7 +30,11 @@ end
 
 local created = current[1] and 0 or 1
 local buckets = current[4] or ARGV[7]
-local version = tonumber(current[5] or '0') + 1
+-- A version never used before by this board id, even across delete and re-create.
+local now = redis.call('TIME')
+local version = tonumber(now[1]) * 1000000 + tonumber(now[2])
+if current[5] and version <= tonumber(current[5]) then version = tonumber(current[5]) + 1 end
+version = fmt(version)
 redis.call('HSET', cfg, 'regions', ARGV[2], 'order', ARGV[3], 'mode', ARGV[4],
   'inactive_after_days', ARGV[5], 'top_events', ARGV[6], 'buckets', buckets,
   'version', version)

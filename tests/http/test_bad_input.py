@@ -1,0 +1,283 @@
+"""The contract's bad-input table: each case gets its status and error code, and changes
+nothing in Redis."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import redis
+
+MAX = 2**53 - 1
+ok_update = {"player_id": "p1", "region": "na", "score": 10}
+
+
+def snapshot(url: str) -> dict[bytes, bytes]:
+    with redis.Redis.from_url(url) as r:
+        return {k: r.dump(k) for k in sorted(r.keys("*"))}
+
+
+CASES = [
+    # (method, path, body or raw bytes, content type, status, code)
+    ("POST", "/v1/boards/default/scores", b"{not json", "application/json", 400, "invalid_json"),
+    ("POST", "/v1/boards/default/scores", b"[1, 2]", "application/json", 400, "invalid_request"),
+    ("POST", "/v1/boards/default/scores", ok_update, "text/plain", 415, "unsupported_media_type"),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "score": 1.5},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "score": "10"},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "score": True},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "score": None},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "score": MAX + 1},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {"player_id": "p1", "region": "na"},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "player_id": "a b"},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "player_id": "x" * 65},
+        None,
+        400,
+        "invalid_request",
+    ),
+    ("POST", "/v1/boards/default/scores", {**ok_update, "name": ""}, None, 400, "invalid_request"),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "name": "n" * 65},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "region": "mars"},
+        None,
+        400,
+        "unknown_region",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "region": "global"},
+        None,
+        400,
+        "unknown_region",
+    ),
+    ("POST", "/v1/boards/nope/scores", ok_update, None, 404, "board_not_found"),
+    ("POST", "/v1/boards/-bad/scores", ok_update, None, 404, "board_not_found"),
+    ("POST", "/v1/boards/default/scores/batch", {"updates": []}, None, 400, "invalid_request"),
+    (
+        "POST",
+        "/v1/boards/default/scores/batch",
+        {"updates": [ok_update] * 10001},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores/batch",
+        {"updates": [ok_update, {**ok_update, "score": 0.5}]},
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores/batch",
+        {"updates": [ok_update, {**ok_update, "region": "mars"}]},
+        None,
+        400,
+        "unknown_region",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores/batch",
+        {"items": [ok_update]},
+        None,
+        400,
+        "invalid_request",
+    ),
+    ("PUT", "/v1/boards/new", {}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": []}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": ["na", "na"]}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": ["global"]}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": ["NA"]}, None, 400, "invalid_request"),
+    (
+        "PUT",
+        "/v1/boards/new",
+        {"regions": [f"r{i}" for i in range(65)]},
+        None,
+        400,
+        "invalid_request",
+    ),
+    ("PUT", "/v1/boards/new", {"regions": ["na"], "order": "up"}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": ["na"], "mode": "max"}, None, 400, "invalid_request"),
+    (
+        "PUT",
+        "/v1/boards/new",
+        {"regions": ["na"], "inactive_after_days": 3651},
+        None,
+        400,
+        "invalid_request",
+    ),
+    ("PUT", "/v1/boards/new", {"regions": ["na"], "top_events": -1}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/new", {"regions": ["na"], "top_events": 1.0}, None, 400, "invalid_request"),
+    ("PUT", "/v1/boards/default", {"regions": ["eu"]}, None, 409, "region_in_use"),
+    (
+        "PUT",
+        "/v1/boards/default",
+        {"regions": ["na", "eu", "apac"], "order": "asc"},
+        None,
+        409,
+        "board_not_empty",
+    ),
+    (
+        "PUT",
+        "/v1/boards/default",
+        {"regions": ["na", "eu", "apac"], "mode": "set"},
+        None,
+        409,
+        "board_not_empty",
+    ),
+    ("PUT", "/v1/boards/" + "x" * 65, {"regions": ["na"]}, None, 404, "board_not_found"),
+    ("GET", "/v1/boards/default/top?limit=0", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?limit=1001", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?limit=ten", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?offset=-1", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?offset=9950&limit=100", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?scope=mars", None, None, 400, "unknown_region"),
+    ("GET", "/v1/boards/nope/top", None, None, 404, "board_not_found"),
+    ("GET", "/v1/boards/default/players/ghost", None, None, 404, "player_not_found"),
+    ("GET", "/v1/boards/default/players/" + "x" * 65, None, None, 404, "player_not_found"),
+    ("GET", "/v1/boards/default/players/p0/around?radius=101", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/players/p0/around?radius=-1", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/players/p0/around?scope=mars", None, None, 400, "unknown_region"),
+    ("GET", "/v1/boards/default/players/p0/around?scope=na", None, None, 404, "player_not_found"),
+    ("GET", "/v1/boards/default/players/ghost/around", None, None, 404, "player_not_found"),
+    ("DELETE", "/v1/boards/default/players/ghost", None, None, 404, "player_not_found"),
+    ("DELETE", "/v1/boards/nope", None, None, 404, "board_not_found"),
+    ("GET", "/v1/boards/nope", None, None, 404, "board_not_found"),
+    ("POST", "/v1/boards", {"regions": ["na"]}, None, 405, "method_not_allowed"),
+    ("GET", "/v1/nothing", None, None, 404, "not_found"),
+]
+
+
+@pytest.fixture
+async def seeded(client):
+    """The default board with players in two regions, so conflicts have data to guard."""
+    updates = [{"player_id": "p0", "region": "eu", "score": 5, "name": "Zed"}]
+    updates += [{"player_id": f"q{i}", "region": "apac", "score": i} for i in range(5)]
+    response = await client.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 200
+    return client
+
+
+@pytest.mark.parametrize(("method", "path", "body", "ctype", "status", "code"), CASES)
+async def test_bad_input_gets_its_error_and_changes_nothing(
+    seeded, clean_redis, method, path, body, ctype, status, code
+) -> None:
+    before = snapshot(clean_redis.url)
+    kwargs: dict = {}
+    if isinstance(body, bytes):
+        kwargs = {"data": body, "headers": {"Content-Type": ctype}}
+    elif body is not None and ctype:
+        kwargs = {"data": str(body), "headers": {"Content-Type": ctype}}
+    elif body is not None:
+        kwargs = {"json": body}
+    response = await seeded.request(method, path, **kwargs)
+    assert response.status == status
+    assert response.content_type == "application/json"
+    error = (await response.json())["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert snapshot(clean_redis.url) == before
+
+
+async def test_a_bad_batch_names_each_bad_item(seeded) -> None:
+    updates = [ok_update, {**ok_update, "score": "x"}, ok_update, {"player_id": "", "region": "na"}]
+    response = await seeded.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 400
+    details = (await response.json())["error"]["details"]
+    assert {(d["index"], d["field"]) for d in details} == {
+        (1, "score"),
+        (3, "player_id"),
+        (3, "score"),
+    }
+
+
+async def test_a_body_over_8_mib_is_413(seeded, clean_redis) -> None:
+    before = snapshot(clean_redis.url)
+    big = b'{"updates": [' + b" " * (8 * 1024 * 1024) + b"]}"
+    response = await seeded.post(
+        "/v1/boards/default/scores/batch",
+        data=io.BytesIO(big),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert (await response.json())["error"]["code"] == "payload_too_large"
+    assert snapshot(clean_redis.url) == before
+
+
+async def test_incr_beyond_the_exact_range_is_409_and_applies_nothing(seeded, clean_redis) -> None:
+    put = await seeded.put("/v1/boards/counts", json={"regions": ["na", "eu"], "mode": "incr"})
+    assert put.status == 201
+    first = {"player_id": "big", "region": "na", "score": MAX - 1}
+    assert (await seeded.post("/v1/boards/counts/scores", json=first)).status == 200
+    before = snapshot(clean_redis.url)
+    response = await seeded.post("/v1/boards/counts/scores", json={**first, "score": 2})
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "score_out_of_range"
+    batch = [{"player_id": f"s{i}", "region": "eu", "score": 1} for i in range(250)]
+    batch.append({"player_id": "big", "region": "eu", "score": 5})
+    response = await seeded.post("/v1/boards/counts/scores/batch", json={"updates": batch})
+    assert response.status == 409
+    assert snapshot(clean_redis.url) == before

@@ -1,0 +1,69 @@
+"""A plain Python leaderboard: what every view of the service must equal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX = 2**53 - 1
+
+
+@dataclass
+class ModelBoard:
+    regions: list[str]
+    order: str = "desc"
+    mode: str = "best"
+    players: dict[str, tuple[str, int, str | None]] = field(default_factory=dict)
+
+    def key(self, pid: str) -> tuple[int, str]:
+        score = self.players[pid][1]
+        return (-score if self.order == "desc" else score, pid)
+
+    def combine(self, pid: str, score: int) -> int:
+        if pid not in self.players or self.mode == "set":
+            return score
+        old = self.players[pid][1]
+        if self.mode == "incr":
+            return old + score
+        better = max if self.order == "desc" else min
+        return better(old, score)
+
+    def apply(self, pid: str, region: str, score: int, name: str | None) -> tuple[int, bool]:
+        old = self.players.get(pid)
+        new = self.combine(pid, score)
+        if name is None and old is not None:
+            name = old[2]
+        self.players[pid] = (region, new, name)
+        return new, old is None or old[1] != new
+
+    def members(self, scope: str) -> list[str]:
+        ids = [p for p, (r, _, _) in self.players.items() if scope == "global" or r == scope]
+        return sorted(ids, key=self.key)
+
+    def rank(self, pid: str, scope: str) -> int:
+        mine = self.key(pid)[0]
+        return 1 + sum(1 for p in self.members(scope) if self.key(p)[0] < mine)
+
+    def entry(self, pid: str, scope: str) -> dict:
+        region, score, name = self.players[pid]
+        out = {"rank": self.rank(pid, scope), "player_id": pid, "score": score, "region": region}
+        if name is not None:
+            out["name"] = name
+        return out
+
+    def listing(self, scope: str) -> list[dict]:
+        return [self.entry(p, scope) for p in self.members(scope)]
+
+    def around(self, pid: str, scope: str, radius: int) -> list[dict]:
+        ids = self.members(scope)
+        i = ids.index(pid)
+        return [self.entry(p, scope) for p in ids[max(0, i - radius) : i + radius + 1]]
+
+    def config(self, board: str) -> dict:
+        return {
+            "board": board,
+            "regions": self.regions,
+            "order": self.order,
+            "mode": self.mode,
+            "inactive_after_days": 30,
+            "top_events": 100,
+        }
