@@ -90,7 +90,7 @@ async def readyz(request: web.Request) -> web.Response:
         await _service(request).store.ping()
     except LeaderboardError as exc:
         return error_response(exc.status, exc.code, exc.message)
-    return json_response({"status": "ready"})
+    return json_response({"status": "ok"})
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -11,7 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from leaderboard.domain import GLOBAL, BoardConfig
-from leaderboard.errors import BoardGone, BoardNotFound, StaleBoard, UnknownRegion
+from leaderboard.errors import (
+    BoardGone,
+    BoardNotFound,
+    RedisUnavailable,
+    StaleBoard,
+    UnknownRegion,
+)
 from leaderboard.settings import Settings
 from leaderboard.store import BoardRecord, Store
 
@@ -66,7 +72,7 @@ class Boards:
                 continue
             self._cache.pop(config.board, None)
             return created, config
-        raise StaleBoard(f"board {config.board!r} is being changed by others; retry")
+        raise RedisUnavailable(f"board {config.board!r} is being changed by others; retry")
 
     async def describe(self, board: str) -> dict:
         async def read(record: BoardRecord) -> dict:
@@ -101,6 +107,7 @@ def scope_regions(config: BoardConfig, scope: str) -> tuple[str, ...]:
     if scope in config.regions:
         return (scope,)
     raise UnknownRegion(
-        f"{scope!r} is not a region of board {config.board!r}",
-        {"regions": list(config.regions)},
+        f"{scope!r} is not a region of board {config.board!r}; "
+        f"use global or one of {', '.join(config.regions)}",
+        [{"field": "scope", "reason": "not a region of this board"}],
     )

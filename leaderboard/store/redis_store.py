@@ -53,7 +53,7 @@ def script_error(exc: ResponseError) -> Exception:
     if word == "RANGE":
         return ScoreOutOfRange(
             "an incr would leave the exact score range ±(2^53-1); nothing was applied",
-            {"index": int(rest)},
+            [{"index": int(rest), "field": "score", "reason": "incr result out of range"}],
         )
     if word == "REGION_IN_USE":
         return RegionInUse(

@@ -44,7 +44,7 @@ for i = 3, #KEYS, 2 do
   if new_regions[region] then
     redis.call('HSET', KEYS[i], 'version', version, 'mode', ARGV[4], 'buckets', buckets)
   else
-    redis.call('DEL', KEYS[i])
+    redis.call('DEL', KEYS[i], base_of(KEYS[i + 1]) .. 'named')
   end
 end
 return {created, version}

@@ -1,0 +1,235 @@
+"""The OpenAPI document: valid OpenAPI 3.0, and it covers every route of the contract."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+REPO = Path(__file__).parents[2]
+DOCUMENT = REPO / "leaderboard" / "http" / "openapi.json"
+SPEC = Path(__file__).parents[3] / "shared" / "spec" / "api-v1.md"
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+# Every route of the contract (api-v1.md, v1.1): the primary check.
+ROUTES = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/v1/boards"),
+    ("PUT", "/v1/boards/{board}"),
+    ("GET", "/v1/boards/{board}"),
+    ("DELETE", "/v1/boards/{board}"),
+    ("POST", "/v1/boards/{board}/scores"),
+    ("POST", "/v1/boards/{board}/scores/batch"),
+    ("GET", "/v1/boards/{board}/top"),
+    ("GET", "/v1/boards/{board}/players/{player_id}"),
+    ("DELETE", "/v1/boards/{board}/players/{player_id}"),
+    ("GET", "/v1/boards/{board}/players/{player_id}/around"),
+    ("GET", "/v1/boards/{board}/events"),
+    ("GET", "/v1/boards/{board}/events/stream"),
+    ("POST", "/v1/admin/cleanup"),
+}
+
+TABLE_ROW = re.compile(r"^\|\s*`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)`\s*\|", re.MULTILINE)
+MENTION = re.compile(r"`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)`")
+
+SCHEMAS = (
+    "BoardConfig",
+    "BoardPut",
+    "Board",
+    "ScoreUpdate",
+    "ScoreResult",
+    "BatchRequest",
+    "BatchResult",
+    "Entry",
+    "TopPage",
+    "PlayerView",
+    "AroundWindow",
+    "Event",
+    "EventsPage",
+    "CleanupRequest",
+    "CleanupResult",
+    "Error",
+)
+
+ERROR_CODES = {
+    "invalid_json": "400",
+    "invalid_request": "400",
+    "unknown_region": "400",
+    "board_not_found": "404",
+    "player_not_found": "404",
+    "not_found": "404",
+    "method_not_allowed": "405",
+    "region_in_use": "409",
+    "board_not_empty": "409",
+    "score_out_of_range": "409",
+    "payload_too_large": "413",
+    "unsupported_media_type": "415",
+    "rate_limited": "429",
+    "redis_unavailable": "503",
+}
+
+MAX_SCORE = 2**53 - 1
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    return json.loads(DOCUMENT.read_text(encoding="utf-8"))
+
+
+def operations(doc: dict) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, item in doc["paths"].items()
+        for method in item
+        if method in METHODS
+    }
+
+
+def deref(doc: dict, node: dict) -> dict:
+    while "$ref" in node:
+        target = doc
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def test_document_is_valid_openapi_3_0(doc: dict) -> None:
+    assert doc["openapi"] == "3.0.3"
+    validate(doc)
+
+
+def test_document_is_two_space_indented_json() -> None:
+    text = DOCUMENT.read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def test_every_contract_route_is_documented(doc: dict) -> None:
+    missing = ROUTES - operations(doc)
+    assert not missing, sorted(missing)
+
+
+def test_no_route_outside_the_contract(doc: dict) -> None:
+    extra = operations(doc) - ROUTES
+    assert not extra, sorted(extra)
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="the contract text is not next to the repository")
+def test_every_route_in_the_spec_tables_is_documented(doc: dict) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    in_tables = {(m, p) for m, p in TABLE_ROW.findall(text)}
+    assert len(in_tables) >= 11, "the spec's route tables were not recognised"
+    missing = in_tables - operations(doc)
+    assert not missing, sorted(missing)
+    mentioned = {(m, p) for m, p in MENTION.findall(text)}
+    missing = mentioned - operations(doc)
+    assert not missing, sorted(missing)
+
+
+def test_every_operation_has_a_unique_id_and_a_description(doc: dict) -> None:
+    ids = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            assert op.get("operationId"), f"{method.upper()} {path} has no operationId"
+            assert op.get("description", "").strip(), f"{method.upper()} {path}: no description"
+            ids.append(op["operationId"])
+    assert len(ids) == len(set(ids))
+
+
+def test_required_components_exist(doc: dict) -> None:
+    schemas = doc["components"]["schemas"]
+    for name in SCHEMAS:
+        assert name in schemas, name
+    assert doc["components"]["responses"]
+
+
+def test_error_shape_and_codes(doc: dict) -> None:
+    error = doc["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    inner = error["properties"]["error"]
+    assert set(inner["required"]) == {"code", "message"}
+    assert set(inner["properties"]) == {"code", "message", "details"}
+    code = inner["properties"]["code"]
+    assert set(code["enum"]) == set(ERROR_CODES)
+    for name, status in ERROR_CODES.items():
+        assert f"`{name}` ({status})" in code["description"], name
+
+
+def test_each_error_code_is_named_in_a_response_of_its_status(doc: dict) -> None:
+    described: dict[str, str] = {}
+    for item in doc["paths"].values():
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            for status, response in op["responses"].items():
+                described[status] = described.get(status, "") + deref(doc, response)["description"]
+    # Unknown routes and methods belong to no operation: their responses are components.
+    responses = doc["components"]["responses"]
+    described["404"] += responses["NotFound"]["description"]
+    described["405"] = responses["MethodNotAllowed"]["description"]
+    for name, status in ERROR_CODES.items():
+        assert f"`{name}`" in described.get(status, ""), f"{name} not described under {status}"
+
+
+def test_score_limits_and_id_patterns(doc: dict) -> None:
+    s = doc["components"]["schemas"]
+    assert s["Score"]["type"] == "integer"
+    assert s["Score"]["minimum"] == -MAX_SCORE
+    assert s["Score"]["maximum"] == MAX_SCORE
+    assert s["BoardId"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+    assert s["RegionName"]["pattern"] == "^[a-z0-9][a-z0-9_-]{0,31}$"
+    assert s["RegionName"]["not"] == {"enum": ["global"]}
+    assert s["PlayerId"]["pattern"] == "^[A-Za-z0-9_.:@-]{1,64}$"
+    assert (s["DisplayName"]["minLength"], s["DisplayName"]["maxLength"]) == (1, 64)
+    updates = s["BatchRequest"]["properties"]["updates"]
+    assert (updates["minItems"], updates["maxItems"]) == (1, 10000)
+    assert s["BoardPut"]["required"] == ["regions"]
+    assert s["ScoreUpdate"]["required"] == ["player_id", "region", "score"]
+
+
+def test_query_parameter_bounds(doc: dict) -> None:
+    def params(path: str) -> dict[str, dict]:
+        op = doc["paths"][path]["get"]
+        found = {}
+        for p in op.get("parameters", []):
+            p = deref(doc, p)
+            found[p["name"]] = deref(doc, p["schema"])
+        return found
+
+    top = params("/v1/boards/{board}/top")
+    assert top["scope"]["default"] == "global"
+    assert (top["limit"]["minimum"], top["limit"]["maximum"], top["limit"]["default"]) == (
+        1,
+        1000,
+        100,
+    )
+    assert (top["offset"]["minimum"], top["offset"]["default"]) == (0, 0)
+    around = params("/v1/boards/{board}/players/{player_id}/around")
+    assert (around["radius"]["minimum"], around["radius"]["maximum"]) == (0, 100)
+    assert around["radius"]["default"] == 10
+    events = params("/v1/boards/{board}/events")
+    assert events["after"]["default"] == "0"
+    assert (events["limit"]["minimum"], events["limit"]["maximum"]) == (1, 1000)
+    assert events["limit"]["default"] == 100
+
+
+def test_media_types(doc: dict) -> None:
+    paths = doc["paths"]
+    assert "text/plain" in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    stream = paths["/v1/boards/{board}/events/stream"]["get"]
+    assert "text/event-stream" in stream["responses"]["200"]["content"]
+    headers = [deref(doc, p) for p in stream["parameters"]]
+    assert any(p["in"] == "header" and p["name"] == "Last-Event-ID" for p in headers)
+    put = paths["/v1/boards/{board}"]["put"]["responses"]
+    assert {"200", "201"} <= set(put)
+    assert "204" in paths["/v1/boards/{board}"]["delete"]["responses"]
+    assert "204" in paths["/v1/boards/{board}/players/{player_id}"]["delete"]["responses"]

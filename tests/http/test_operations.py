@@ -1,0 +1,98 @@
+"""Health, readiness, metrics, the OpenAPI document, and behaviour while Redis is down."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from openapi_spec_validator import validate
+
+from leaderboard.http.app import create_app
+from leaderboard.settings import Settings
+from tests.redis_process import RedisProcess
+
+
+async def test_openapi_document_lists_every_route_the_app_serves(client) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status == 200
+    document = await response.json()
+    validate(document)
+    documented = {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "put", "post", "delete", "patch"}
+    }
+    served = {
+        (route.method, route.resource.canonical)
+        for route in client.app.router.routes()
+        if route.method != "HEAD"
+    }
+    assert served <= documented, served - documented
+
+
+async def test_metrics_count_requests_and_applied_updates(client) -> None:
+    update = {"player_id": "m1", "region": "na", "score": 3}
+    assert (await client.post("/v1/boards/default/scores", json=update)).status == 200
+    batch = {"updates": [{**update, "player_id": f"m{i}"} for i in range(4)]}
+    assert (await client.post("/v1/boards/default/scores/batch", json=batch)).status == 200
+    await client.get("/v1/boards/nope")
+    text = await (await client.get("/metrics")).text()
+    assert "leaderboard_score_updates_total 5" in text
+    route = 'route="/v1/boards/{board}/scores",status="200"'
+    assert f'leaderboard_requests_total{{method="POST",{route}}} 1' in text
+    assert 'route="/v1/boards/{board}",status="404"} 1' in text
+    assert f'leaderboard_request_seconds_bucket{{method="POST",{route},le="+Inf"}} 1' in text
+
+
+async def test_healthz_and_readyz_when_redis_answers(client) -> None:
+    assert (await client.get("/healthz")).status == 200
+    assert (await client.get("/readyz")).status == 200
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> RedisProcess:
+    server = RedisProcess(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+async def test_redis_outage_gives_503_then_recovers_without_restart(
+    aiohttp_client, own_redis: RedisProcess
+) -> None:
+    settings = Settings(redis_url=own_redis.url, activity_buckets=16, redis_timeout=0.5)
+    client = await aiohttp_client(create_app(settings))
+    update = {"player_id": "p1", "region": "na", "score": 7}
+    assert (await client.post("/v1/boards/default/scores", json=update)).status == 200
+
+    own_redis.stop()
+    requests = [
+        ("GET", "/readyz", None),
+        ("GET", "/v1/boards", None),
+        ("GET", "/v1/boards/default", None),
+        ("PUT", "/v1/boards/x", {"regions": ["na"]}),
+        ("POST", "/v1/boards/default/scores", update),
+        ("POST", "/v1/boards/default/scores/batch", {"updates": [update]}),
+        ("GET", "/v1/boards/default/top", None),
+        ("GET", "/v1/boards/default/players/p1", None),
+        ("GET", "/v1/boards/default/players/p1/around", None),
+        ("DELETE", "/v1/boards/default/players/p1", None),
+        ("DELETE", "/v1/boards/default", None),
+    ]
+    for method, path, body in requests:
+        response = await client.request(method, path, json=body)
+        assert response.status == 503, (method, path)
+        assert (await response.json())["error"]["code"] == "redis_unavailable"
+    assert (await client.get("/healthz")).status == 200
+
+    own_redis.start()  # same port, empty: the app must notice by itself
+    for _ in range(50):
+        if (await client.get("/readyz")).status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert (await client.get("/readyz")).status == 200
+    put = await client.put("/v1/boards/default", json={"regions": ["na", "eu", "apac"]})
+    assert put.status == 201
+    response = await client.post("/v1/boards/default/scores", json=update)
+    assert response.status == 200
+    assert (await response.json())["rank"] == 1

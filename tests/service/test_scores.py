@@ -1,0 +1,63 @@
+"""Batches: how they are cut into per-region chunks, and what the service does with them."""
+
+from __future__ import annotations
+
+from leaderboard.domain import Update
+from leaderboard.service import Service
+from leaderboard.service.scores import plan_chunks
+
+
+def test_chunks_group_by_region_in_order_and_respect_the_size() -> None:
+    updates = [Update(f"p{i}", "na" if i % 2 else "eu", i) for i in range(7)]
+    chunks = plan_chunks(updates, 2)
+    assert [(r, [pid for pid, _, _ in items]) for r, items in chunks] == [
+        ("eu", ["p0", "p2"]),
+        ("eu", ["p4", "p6"]),
+        ("na", ["p1", "p3"]),
+        ("na", ["p5"]),
+    ]
+
+
+def test_a_player_in_two_regions_of_one_batch_keeps_its_order() -> None:
+    updates = [
+        Update("a", "na", 1),
+        Update("b", "eu", 2),
+        Update("a", "eu", 3),
+        Update("c", "na", 4),
+    ]
+    chunks = plan_chunks(updates, 100)
+    assert [(r, [pid for pid, _, _ in items]) for r, items in chunks] == [
+        ("na", ["a"]),
+        ("eu", ["b", "a"]),
+        ("na", ["c"]),
+    ]
+
+
+async def test_a_batch_moving_a_player_twice_leaves_it_once_in_its_last_region(
+    service: Service,
+) -> None:
+    await service.ensure_default_board(("na", "eu", "apac"))
+    updates = [
+        Update("a", "na", 5),
+        Update("a", "eu", 3),
+        Update("a", "apac", 9),
+        Update("a", "eu", 1),
+    ]
+    assert await service.scores.submit_batch("default", updates) == 4
+    page = await service.views.top("default", "global", 0, 10)
+    assert [(e["player_id"], e["region"], e["score"]) for e in page["entries"]] == [("a", "eu", 9)]
+    assert page["total"] == 1
+
+
+async def test_many_chunks_are_applied_in_one_pipeline(service: Service, settings) -> None:
+    await service.ensure_default_board(("na", "eu", "apac"))
+    regions = ("na", "eu", "apac")
+    updates = [Update(f"p{i:05d}", regions[i % 3], i % 500) for i in range(2500)]
+    assert await service.scores.submit_batch("default", updates) == 2500
+    assert service.scores.applied == 2500
+    board = await service.boards.describe("default")
+    assert board["players"] == {"global": 2500, "na": 834, "eu": 833, "apac": 833}
+    top = await service.views.top("default", "global", 0, 3)
+    assert [(e["rank"], e["score"]) for e in top["entries"]] == [(1, 499), (1, 499), (1, 499)]
+    me = await service.views.player("default", "p00000")
+    assert me["rank"] == {"global": 2496, "region": 833}

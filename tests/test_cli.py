@@ -1,0 +1,101 @@
+"""The `leaderboard` command as a user runs it: help, embedded Redis, restarts, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+
+from leaderboard.settings import VARIABLES
+from tests.redis_process import free_port
+
+
+def test_help_documents_every_command_option_and_variable() -> None:
+    top = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    serve = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "serve" in top
+    for option in ("--host", "--port", "--workers"):
+        assert option in serve
+    for name, _, _ in VARIABLES:
+        assert f"LEADERBOARD_{name}" in top
+        assert f"LEADERBOARD_{name}" in serve
+
+
+def request(port: int, method: str, path: str, body: object = None) -> tuple[int, object]:
+    data = orjson.dumps(body) if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return response.status, orjson.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, orjson.loads(exc.read() or b"null")
+
+
+class Serve:
+    """`leaderboard serve` in a child process with an embedded Redis in ``data_dir``."""
+
+    def __init__(self, data_dir: Path, workers: int = 1) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+        env |= {"LEADERBOARD_DATA_DIR": str(data_dir), "LEADERBOARD_ACTIVITY_BUCKETS": "16"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "leaderboard", "serve", "--port", str(self.port),
+             "--workers", str(workers)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if request(self.port, "GET", "/v1/boards/default")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert self.process.poll() is None, self.process.stdout.read()
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=60)
+        return self.process.returncode, out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scores_survive_a_restart_with_the_embedded_redis(tmp_path: Path, workers: int) -> None:
+    data = tmp_path / "data"
+    first = Serve(data, workers)
+    update = {"player_id": "keeper", "region": "eu", "score": 4242, "name": "Kay"}
+    assert request(first.port, "POST", "/v1/boards/default/scores", update)[0] == 200
+    code, out = first.stop()
+    assert code == 0, out
+    assert f"embedded Redis running, data in {data}" in out
+    assert not list(data.glob("*.sock")), "the embedded Redis was not stopped"
+
+    second = Serve(data, workers)
+    try:
+        status, player = request(second.port, "GET", "/v1/boards/default/players/keeper")
+        assert status == 200
+        assert player["score"] == 4242
+        assert player["name"] == "Kay"
+    finally:
+        assert second.stop()[0] == 0
