@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
+
+from leaderboard.embedded import redis_server_binary
 
 
 def free_port() -> int:
@@ -27,8 +28,7 @@ class RedisProcess:
 
     def start(self) -> RedisProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server must be on PATH (.ci/run installs it)"
+        binary = redis_server_binary()
         self.process = subprocess.Popen(
             [
                 binary,
