@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -99,3 +100,23 @@ def test_scores_survive_a_restart_with_the_embedded_redis(tmp_path: Path, worker
         assert player["name"] == "Kay"
     finally:
         assert second.stop()[0] == 0
+
+
+def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = Serve(data)
+    updates = [{"player_id": f"p{i}", "region": "na", "score": i} for i in range(10_000)]
+    with ThreadPoolExecutor(1) as pool:
+        path = "/v1/boards/default/scores/batch"
+        post = pool.submit(request, server.port, "POST", path, {"updates": updates})
+        time.sleep(0.03)  # the batch takes about 100 ms to apply
+        code, out = server.stop()
+        answer = post.result()
+    assert code == 0, out
+    assert answer == (200, {"accepted": 10_000})
+    again = Serve(data)
+    try:
+        board = request(again.port, "GET", "/v1/boards/default")[1]
+        assert board["players"]["global"] == 10_000
+    finally:
+        again.stop()
