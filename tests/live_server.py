@@ -15,6 +15,7 @@ from aiohttp import web
 
 from leaderboard.http.app import create_app
 from leaderboard.settings import Settings
+from tests.contract import check_answer
 from tests.redis_process import free_port
 
 
@@ -57,4 +58,6 @@ class LiveServer:
         self.conn.request(method, path, body=payload, headers=headers)
         response = self.conn.getresponse()
         raw = response.read()
-        return response.status, orjson.loads(raw) if raw else None
+        answer = orjson.loads(raw) if raw else None
+        check_answer(method, path, response.status, answer)
+        return response.status, answer

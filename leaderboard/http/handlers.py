@@ -19,7 +19,7 @@ def _service(request: web.Request) -> Service:
 
 
 async def put_board(request: web.Request) -> web.Response:
-    board = parse.board_id(request)
+    board = parse.new_board_id(request)
     config = parse.board_config(board, await parse.json_body(request))
     created, stored = await _service(request).boards.put(config)
     return json_response(stored.public(), 201 if created else 200)

@@ -52,6 +52,17 @@ def board_id(request: web.Request) -> str:
     return board
 
 
+def new_board_id(request: web.Request) -> str:
+    """A board id to create: breaking the id rules is bad input, not a missing board."""
+    board = request.match_info["board"]
+    if not BOARD_ID.fullmatch(board):
+        raise InvalidRequest(
+            "a board id is 1-64 chars of [A-Za-z0-9_.-], starting with a letter or digit",
+            [{"field": "board", "reason": "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}],
+        )
+    return board
+
+
 def player_id(request: web.Request) -> str:
     pid = request.match_info["player_id"]
     if not PLAYER_ID.fullmatch(pid):

@@ -75,11 +75,10 @@ class Boards:
         raise RedisUnavailable(f"board {config.board!r} is being changed by others; retry")
 
     async def describe(self, board: str) -> dict:
-        async def read(record: BoardRecord) -> dict:
-            totals = await self.store.totals(record)
-            return record.config.public() | {"players": {GLOBAL: sum(totals.values()), **totals}}
-
-        return await self.using(board, read)
+        """Read fresh: no script stands between a cached config and this answer."""
+        record = await self.record(board, fresh=True)
+        totals = await self.store.totals(record)
+        return record.config.public() | {"players": {GLOBAL: sum(totals.values()), **totals}}
 
     async def list(self) -> list[dict]:
         return [r.config.public() for r in await self.store.load_all_boards()]

@@ -8,6 +8,8 @@ import io
 import pytest
 import redis
 
+from tests.contract import check_answer
+
 MAX = 2**53 - 1
 ok_update = {"player_id": "p1", "region": "na", "score": 10}
 
@@ -188,7 +190,7 @@ CASES = [
         409,
         "board_not_empty",
     ),
-    ("PUT", "/v1/boards/" + "x" * 65, {"regions": ["na"]}, None, 404, "board_not_found"),
+    ("PUT", "/v1/boards/" + "x" * 65, {"regions": ["na"]}, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?limit=0", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?limit=1001", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?limit=ten", None, None, 400, "invalid_request"),
@@ -236,7 +238,9 @@ async def test_bad_input_gets_its_error_and_changes_nothing(
     response = await seeded.request(method, path, **kwargs)
     assert response.status == status
     assert response.content_type == "application/json"
-    error = (await response.json())["error"]
+    answer = await response.json()
+    check_answer(method, path, status, answer)
+    error = answer["error"]
     assert error["code"] == code
     assert error["message"]
     assert snapshot(clean_redis.url) == before
