@@ -16,6 +16,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
     ("BATCH_CHUNK", "100", "updates per Lua call: bounds how long one call blocks Redis"),
     ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
+    ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
     ("CONFIG_TTL", "1.0", "seconds a server process caches a board's configuration"),
     ("LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
 )
@@ -34,6 +35,7 @@ class Settings:
     redis_timeout: float = 2.0
     batch_chunk: int = 100
     activity_buckets: int = 32768
+    events_maxlen: int = 100_000
     config_ttl: float = 1.0
     log_level: str = "INFO"
 
@@ -52,6 +54,7 @@ class Settings:
                 redis_timeout=float(raw["REDIS_TIMEOUT"]),
                 batch_chunk=int(raw["BATCH_CHUNK"]),
                 activity_buckets=int(raw["ACTIVITY_BUCKETS"]),
+                events_maxlen=int(raw["EVENTS_MAXLEN"]),
                 config_ttl=float(raw["CONFIG_TTL"]),
                 log_level=raw["LOG_LEVEL"].upper(),
             )

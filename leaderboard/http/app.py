@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from leaderboard.errors import RedisUnavailable
 from leaderboard.http.errors import make_middleware
-from leaderboard.http.keys import METRICS, SERVICE, SETTINGS
+from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
 from leaderboard.http.metrics import Metrics
 from leaderboard.http.routes import ROUTES
 from leaderboard.service import Service
@@ -38,7 +39,12 @@ async def _default_board(service: Service, settings: Settings) -> None:
 
 async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    store = Store.connect(settings.redis_url, settings.redis_pool_size, settings.redis_timeout)
+    store = Store.connect(
+        settings.redis_url,
+        settings.redis_pool_size,
+        settings.redis_timeout,
+        settings.events_maxlen,
+    )
     service = Service.build(store, settings)
     app[SERVICE] = service
     task = asyncio.create_task(_default_board(service, settings))
@@ -51,12 +57,20 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
+async def _close_streams(app: web.Application) -> None:
+    """Event streams never end by themselves: end them so shutdown does not wait."""
+    for task in list(app[STREAMS]):
+        task.cancel()
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     metrics = Metrics()
     app.middlewares.append(make_middleware(metrics.observe))
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[STREAMS] = weakref.WeakSet()
+    app.on_shutdown.append(_close_streams)
     app.add_routes(ROUTES)
     app.cleanup_ctx.append(_service_ctx)
     return app

@@ -1,5 +1,8 @@
 """Typed keys under which the app keeps its per-process resources."""
 
+import asyncio
+import weakref
+
 from aiohttp import web
 
 from leaderboard.http.metrics import Metrics
@@ -9,3 +12,4 @@ from leaderboard.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 SERVICE = web.AppKey("service", Service)
 METRICS = web.AppKey("metrics", Metrics)
+STREAMS = web.AppKey("streams", weakref.WeakSet[asyncio.Task])

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from leaderboard.http import events
 from leaderboard.http import handlers as h
 
 ROUTES = [
@@ -19,4 +20,6 @@ ROUTES = [
     web.get("/v1/boards/{board}/players/{player_id}", h.get_player),
     web.delete("/v1/boards/{board}/players/{player_id}", h.delete_player),
     web.get("/v1/boards/{board}/players/{player_id}/around", h.around),
+    web.get("/v1/boards/{board}/events", events.page),
+    web.get("/v1/boards/{board}/events/stream", events.stream),
 ]

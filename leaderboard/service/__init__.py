@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from leaderboard.domain import BoardConfig
 from leaderboard.service.boards import Boards
+from leaderboard.service.events import Events
 from leaderboard.service.scores import Scores
 from leaderboard.service.views import Views
 from leaderboard.settings import Settings
@@ -20,11 +21,12 @@ class Service:
     boards: Boards
     scores: Scores
     views: Views
+    events: Events
 
     @classmethod
     def build(cls, store: Store, settings: Settings) -> Service:
         boards = Boards(store, settings)
-        return cls(store, boards, Scores(boards), Views(boards))
+        return cls(store, boards, Scores(boards), Views(boards), Events(boards))
 
     async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:
         return await self.boards.ensure(BoardConfig(board="default", regions=regions))

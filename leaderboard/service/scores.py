@@ -82,7 +82,7 @@ class Scores:
         async def write(record: BoardRecord) -> dict:
             check_regions(record, [update])
             items = [(update.player_id, update.score, update.name)]
-            (result,) = await self.store.write(record, [(update.region, items)], _now(), True)
+            (result,) = await self.store.write(record, [(update.region, items)], now_ms(), True)
             if isinstance(result, Exception):
                 raise result
             score, updated, better = result[0]
@@ -107,7 +107,7 @@ class Scores:
             if done == 0 and len(chunks) > 1 and record.config.mode is Mode.INCR:
                 ids = list(dict.fromkeys(u.player_id for u in updates))
                 check_incr_range(updates, await self.store.scores_of(record, ids))
-            results = await self.store.write(record, chunks[done:], _now(), False)
+            results = await self.store.write(record, chunks[done:], now_ms(), False)
             for result in results:
                 if isinstance(result, Exception):
                     raise result
@@ -120,5 +120,5 @@ class Scores:
         return await self.boards.using(board, write)
 
 
-def _now() -> int:
-    return int(time.time())
+def now_ms() -> int:
+    return int(time.time() * 1000)

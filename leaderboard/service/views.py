@@ -6,6 +6,7 @@ from leaderboard.domain import GLOBAL
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
+from leaderboard.service.scores import now_ms
 from leaderboard.store import BoardRecord
 
 
@@ -76,7 +77,7 @@ class Views:
 
     async def delete_player(self, board: str, player_id: str) -> None:
         async def delete(record: BoardRecord) -> None:
-            if not await self.store.delete_player(record, player_id):
+            if not await self.store.delete_player(record, player_id, now_ms()):
                 raise _not_found(board, player_id)
 
         await self.boards.using(board, delete)

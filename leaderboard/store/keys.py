@@ -9,6 +9,10 @@
 | lb:{B:R}:a:<n>                   | hash   | player -> last activity, unix seconds        |
 | lb:{B:R}:n:<n>                   | hash   | player -> display name                       |
 | lb:{B:R}:named                   | string | present once any player of R has a name      |
+| lb:{B:R}:ev                      | stream | top-N events of region R                     |
+| lb:{B}:z                         | zset   | global mirror: players inside their region's |
+|                                  |        | top N; its first N are the global top N      |
+| lb:{B}:ev                        | stream | top-N events of the global scope             |
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ def region_base(board: str, region: str) -> str:
     return f"lb:{{{board}:{region}}}:"
 
 
+def global_mirror(board: str) -> str:
+    return f"lb:{{{board}}}:z"
+
+
+def stream(board: str, scope: str) -> str:
+    """The event stream of a scope: a region's, or ``global``."""
+    if scope == "global":
+        return f"lb:{{{board}}}:ev"
+    return region_base(board, scope) + "ev"
+
+
 def zset(board: str, region: str) -> str:
     return region_base(board, region) + "z"
 
@@ -35,5 +50,5 @@ def meta(board: str, region: str) -> str:
 def region_keys(board: str, region: str, buckets: int) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    fixed = [base + "z", base + "m", base + "named"]
+    fixed = [base + "z", base + "m", base + "named", base + "ev"]
     return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]

@@ -96,12 +96,13 @@ def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
 
 
 class Store:
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, events_cap: int = 100_000) -> None:
         self.redis = client
         self.scripts = Scripts()
+        self.events_cap = events_cap
 
     @classmethod
-    def connect(cls, url: str, pool_size: int, timeout: float) -> Store:
+    def connect(cls, url: str, pool_size: int, timeout: float, events_cap: int = 100_000) -> Store:
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
             max_connections=pool_size,
@@ -110,7 +111,7 @@ class Store:
             socket_connect_timeout=timeout,
             decode_responses=True,
         )
-        return cls(aioredis.Redis.from_pool(pool))
+        return cls(aioredis.Redis.from_pool(pool), events_cap)
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -184,7 +185,7 @@ class Store:
         """Writes the config; raises StaleBoard when it changed since ``old`` was read."""
         old_regions = old.config.regions if old else ()
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
-        ks = [keys.config(config.board), keys.REGISTRY]
+        ks = [keys.config(config.board), keys.REGISTRY, keys.global_mirror(config.board)]
         for region in regions:
             ks += [keys.meta(config.board, region), keys.zset(config.board, region)]
         args = [
@@ -206,6 +207,7 @@ class Store:
         board = record.config.board
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(keys.config(board), *(keys.meta(board, r) for r in record.config.regions))
+        pipe.delete(keys.global_mirror(board), keys.stream(board, "global"))
         pipe.srem(keys.REGISTRY, board)
         await pipe.execute()
         every = [
@@ -235,9 +237,9 @@ class Store:
         calls = []
         for region, items in chunks:
             board = record.config.board
-            ks = [keys.meta(board, region), keys.zset(board, region)]
+            ks = [keys.meta(board, region), keys.zset(board, region), keys.global_mirror(board)]
             ks += [keys.zset(board, r) for r in record.config.regions if r != region]
-            args: list[Any] = [record.version, now, 1 if ranks else 0]
+            args: list[Any] = [record.version, now, 1 if ranks else 0, self.events_cap]
             for pid, score, name in items:
                 args += (pid, sign * score, name or "")
             calls.append(("write", ks, args))
@@ -334,8 +336,30 @@ class Store:
         return found
 
     @translated
-    async def delete_player(self, record: BoardRecord, player_id: str) -> bool:
+    async def delete_player(self, record: BoardRecord, player_id: str, now: int) -> bool:
+        ks = [record.first_meta(), keys.global_mirror(record.config.board), *record.zsets()]
         res = await self._eval_one(
-            "delete_player", [record.first_meta(), *record.zsets()], [record.version, player_id]
+            "delete_player", ks, [record.version, player_id, now, self.events_cap]
         )
         return bool(res)
+
+    @translated
+    async def events(
+        self, board: str, scope: str, after: str, limit: int
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Events of a scope after a stream id, oldest first."""
+        start = "-" if after in ("0", "0-0") else f"({after}"
+        return await self.redis.xrange(keys.stream(board, scope), start, "+", count=limit)
+
+    @translated
+    async def last_event_id(self, board: str, scope: str) -> str:
+        newest = await self.redis.xrevrange(keys.stream(board, scope), count=1)
+        return newest[0][0] if newest else "0-0"
+
+    @translated
+    async def wait_events(
+        self, board: str, scope: str, after: str, block_ms: int
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Events after ``after``, waiting up to ``block_ms`` for some."""
+        reply = await self.redis.xread({keys.stream(board, scope): after}, block=block_ms)
+        return reply[0][1] if reply else []

@@ -24,7 +24,9 @@ async def test_every_key_of_a_region_shares_its_hash_tag(store: Store, clean_red
         names = r.keys("*")
     region_keys = [k for k in names if k.startswith("lb:{b1:")]
     assert {k.split("}")[0] for k in region_keys} == {"lb:{b1:na", "lb:{b1:eu"}
-    assert set(names) - set(region_keys) == {keys.REGISTRY, keys.config("b1")}
+    board_keys = {keys.config("b1"), keys.global_mirror("b1"), keys.stream("b1", "global")}
+    assert set(names) - set(region_keys) == {keys.REGISTRY, *board_keys}
+    assert {k.split("}")[0] for k in board_keys} == {"lb:{b1"}
 
 
 async def test_write_answers_score_flag_and_better_count(store: Store) -> None:
@@ -84,7 +86,7 @@ async def test_delete_board_leaves_no_key(store: Store, clean_redis) -> None:
 async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) -> None:
     record = await make_board(store, BoardConfig("b", ("na",)), buckets=64)
     items = [(f"player-{1000000 + i}", i, None) for i in range(3000)]
-    await store.write(record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7, False)
+    await store.write(record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7000, False)
     with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
         base = keys.region_base("b", "na")
         sizes = [r.hlen(f"{base}a:{n}") for n in range(64)]

@@ -34,14 +34,14 @@ end
 -- The board's meta hash (one per region, same content): fails the call before any
 -- write when the board is gone or the caller's view of it is out of date.
 local function check_meta(meta_key, version)
-  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets')
+  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign')
   if not m[1] then
     return redis.error_reply('NOBOARD board is gone')
   end
   if m[1] ~= version then
     return redis.error_reply('STALE board configuration changed')
   end
-  return {m[2], tonumber(m[3])}
+  return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5])}
 end
 
 local function name_of(base, named, b, pid)
@@ -67,4 +67,106 @@ end
 
 local function count_better(zkey, score)
   return redis.call('ZCOUNT', zkey, '-inf', '(' .. score)
+end
+
+-- Top-N events. A scope is a zset: a region's (lb:{B:R}:z) or the board's global mirror
+-- (lb:{B}:z), which holds exactly the players inside their region's top N, so that its
+-- first N entries are the global top N. Each scope's events go to its stream, base..'ev'.
+-- EV is filled by the calling script: n (top_events), sign, cap (stream length), now (ms).
+local EV = {n = 0}
+local edges = {}
+
+local function scope_names(zkey)
+  local inner = string.match(zkey, '{(.*)}')
+  local board, region = string.match(inner, '^(.*):([^:]*)$')
+  if board then return board, region end
+  return inner, 'global'
+end
+
+local function emit(zkey, kind, pid, rank, previous, score)
+  local board, scope = scope_names(zkey)
+  redis.call('XADD', base_of(zkey) .. 'ev', 'MAXLEN', '~', EV.cap, '*',
+    'type', kind, 'board', board, 'scope', scope, 'player_id', pid,
+    'rank', rank or '', 'previous_rank', previous or '', 'score', fmt(EV.sign * score),
+    'ts', EV.now)
+end
+
+local function rank_of(zkey, score)
+  return 1 + count_better(zkey, fmt(score))
+end
+
+-- The entry at place N, cached for the call until the top N of that scope changes.
+local function edge_of(zkey)
+  local e = edges[zkey]
+  if e == nil then
+    local r = redis.call('ZRANGE', zkey, EV.n - 1, EV.n - 1, 'WITHSCORES')
+    e = (#r > 0) and {r[1], tonumber(r[2])} or false
+    edges[zkey] = e
+  end
+  return e
+end
+
+local function behind(score, pid, edge)
+  if score ~= edge[2] then return score > edge[2] end
+  return bytes_lt(edge[1], pid)
+end
+
+local function put(zkey, pid, new)
+  if new then redis.call('ZADD', zkey, fmt(new), pid) else redis.call('ZREM', zkey, pid) end
+end
+
+-- Sets a player's score in a scope (new == nil removes it; old is its score there or nil)
+-- and writes the events this causes. Far below the top N this costs one comparison with
+-- the entry at place N. Answers the players whose top-N membership or score changed, as
+-- a list of {pid, score or false}.
+local function set_score(zkey, pid, new, old)
+  if EV.n == 0 then put(zkey, pid, new); return {} end
+  local edge = edge_of(zkey)
+  if edge and (not old or behind(old, pid, edge)) and (not new or behind(new, pid, edge)) then
+    put(zkey, pid, new)
+    return {}
+  end
+  edges[zkey] = nil
+  local before = old and redis.call('ZRANK', zkey, pid)
+  local before_rank = old and rank_of(zkey, old)
+  local edge_rank = edge and rank_of(zkey, edge[2])
+  put(zkey, pid, new)
+  local after = new and redis.call('ZRANK', zkey, pid)
+  local was_in = before and before < EV.n
+  local is_in = after and after < EV.n
+  local changed = {}
+  if is_in and not was_in then
+    if edge then
+      emit(zkey, 'left', edge[1], nil, edge_rank, edge[2])
+      changed[#changed + 1] = {edge[1], false}
+    end
+    emit(zkey, 'entered', pid, rank_of(zkey, new), nil, new)
+    changed[#changed + 1] = {pid, new}
+  elseif was_in and not is_in then
+    emit(zkey, 'left', pid, nil, before_rank, old)
+    changed[#changed + 1] = {pid, false}
+    local pulled = redis.call('ZRANGE', zkey, EV.n - 1, EV.n - 1, 'WITHSCORES')
+    if #pulled > 0 then
+      local score = tonumber(pulled[2])
+      emit(zkey, 'entered', pulled[1], rank_of(zkey, score), nil, score)
+      changed[#changed + 1] = {pulled[1], score}
+    end
+  elseif was_in and new ~= old then
+    emit(zkey, 'moved', pid, rank_of(zkey, new), before_rank, new)
+    changed[#changed + 1] = {pid, new}
+  end
+  return changed
+end
+
+-- Carries regional top-N changes into the board's global mirror (and its events).
+local function follow(global_key, changed)
+  local last, order = {}, {}
+  for _, c in ipairs(changed) do
+    if last[c[1]] == nil then order[#order + 1] = c[1] end
+    last[c[1]] = c[2]
+  end
+  for _, pid in ipairs(order) do
+    local old = redis.call('ZSCORE', global_key, pid)
+    set_score(global_key, pid, last[pid] or nil, old and tonumber(old))
+  end
 end

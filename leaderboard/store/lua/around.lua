@@ -8,7 +8,7 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-local pid, radius, buckets = ARGV[2], tonumber(ARGV[3]), meta[2]
+local pid, radius, buckets = ARGV[2], tonumber(ARGV[3]), meta.buckets
 local score
 for j = 2, #KEYS do
   score = redis.call('ZSCORE', KEYS[j], pid)

@@ -1,0 +1,49 @@
+"""Top-N events as the contract shows them: pages of a scope's stream, and waiting for more.
+
+The scripts write the events (store/lua/_lib.lua); this only reads and reshapes them.
+"""
+
+from __future__ import annotations
+
+from leaderboard.service.boards import Boards, scope_regions
+from leaderboard.store import BoardRecord
+
+INT_FIELDS = ("rank", "previous_rank", "score", "ts")
+
+
+def public(event_id: str, fields: dict[str, str]) -> dict:
+    out: dict = {"id": event_id}
+    for name, value in fields.items():
+        if name in INT_FIELDS:
+            out[name] = int(value) if value != "" else None
+        else:
+            out[name] = value
+    return out
+
+
+class Events:
+    def __init__(self, boards: Boards) -> None:
+        self.boards = boards
+        self.store = boards.store
+        self.block_ms = max(1, int(boards.settings.redis_timeout * 500))
+
+    async def page(self, board: str, scope: str, after: str, limit: int) -> dict:
+        async def read(record: BoardRecord) -> dict:
+            scope_regions(record.config, scope)
+            rows = await self.store.events(board, scope, after, limit)
+            return {
+                "events": [public(i, f) for i, f in rows],
+                "last_id": rows[-1][0] if rows else after,
+            }
+
+        return await self.boards.using(board, read)
+
+    async def start(self, board: str, scope: str, after: str | None) -> str:
+        """Checks the scope and answers where a stream starts: after ``after``, else now."""
+        scope_regions((await self.boards.record(board, fresh=True)).config, scope)
+        return after or await self.store.last_event_id(board, scope)
+
+    async def wait(self, board: str, scope: str, after: str) -> list[dict]:
+        """Events after ``after``, or [] when none came for a while."""
+        rows = await self.store.wait_events(board, scope, after, self.block_ms)
+        return [public(i, f) for i, f in rows]
