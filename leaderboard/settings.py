@@ -17,6 +17,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("BATCH_CHUNK", "100", "updates per Lua call: bounds how long one call blocks Redis"),
     ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
     ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
+    ("SSE_HEARTBEAT", "15", "seconds between heartbeat comments on an idle event stream"),
     ("CONFIG_TTL", "1.0", "seconds a server process caches a board's configuration"),
     ("LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
 )
@@ -36,6 +37,7 @@ class Settings:
     batch_chunk: int = 100
     activity_buckets: int = 32768
     events_maxlen: int = 100_000
+    sse_heartbeat: float = 15.0
     config_ttl: float = 1.0
     log_level: str = "INFO"
 
@@ -55,6 +57,7 @@ class Settings:
                 batch_chunk=int(raw["BATCH_CHUNK"]),
                 activity_buckets=int(raw["ACTIVITY_BUCKETS"]),
                 events_maxlen=int(raw["EVENTS_MAXLEN"]),
+                sse_heartbeat=float(raw["SSE_HEARTBEAT"]),
                 config_ttl=float(raw["CONFIG_TTL"]),
                 log_level=raw["LOG_LEVEL"].upper(),
             )

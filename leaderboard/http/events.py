@@ -12,10 +12,9 @@ from aiohttp import web
 from leaderboard.errors import InvalidRequest, RedisUnavailable
 from leaderboard.http import parse
 from leaderboard.http.errors import json_response
-from leaderboard.http.keys import SERVICE, STREAMS
+from leaderboard.http.keys import SERVICE, SETTINGS, STREAMS
 
 STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
-HEARTBEAT_SECONDS = 15.0
 
 
 def _stream_id(value: str, field: str) -> str:
@@ -49,6 +48,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     request.app[STREAMS].add(asyncio.current_task())
+    heartbeat = request.app[SETTINGS].sse_heartbeat
     last_write = time.monotonic()
     try:
         while True:
@@ -63,7 +63,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     f"id: {after}\ndata: ".encode() + orjson.dumps(event) + b"\n\n"
                 )
                 last_write = time.monotonic()
-            if time.monotonic() - last_write >= HEARTBEAT_SECONDS:
+            if time.monotonic() - last_write >= heartbeat:
                 await response.write(b": heartbeat\n\n")
                 last_write = time.monotonic()
     except (ConnectionResetError, asyncio.CancelledError):

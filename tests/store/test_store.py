@@ -86,7 +86,9 @@ async def test_delete_board_leaves_no_key(store: Store, clean_redis) -> None:
 async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) -> None:
     record = await make_board(store, BoardConfig("b", ("na",)), buckets=64)
     items = [(f"player-{1000000 + i}", i, None) for i in range(3000)]
-    await store.write(record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7000, False)
+    await store.write(
+        record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7000, False
+    )
     with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
         base = keys.region_base("b", "na")
         sizes = [r.hlen(f"{base}a:{n}") for n in range(64)]

@@ -1,0 +1,153 @@
+"""Top-N events replayed against a plain model: read back in order, the events of each scope
+turn its top N before every step into its top N after it, with the ranks of the model."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leaderboard.domain import BoardConfig, Mode, Order, Update
+from leaderboard.errors import PlayerNotFound
+from leaderboard.service import Service
+from leaderboard.settings import Settings
+from leaderboard.store import Store
+from tests.model import ModelBoard
+
+REGIONS = ("na", "eu", "apac")
+N = 3
+PLAYERS = [f"p{i}" for i in range(9)]
+
+writes = st.tuples(
+    st.sampled_from(PLAYERS), st.sampled_from(REGIONS), st.integers(-3, 3), st.none()
+)
+steps = st.one_of(
+    st.tuples(st.just("write"), writes),
+    st.tuples(st.just("batch"), st.lists(writes, min_size=1, max_size=6)),
+    st.tuples(st.just("delete"), st.sampled_from(PLAYERS)),
+)
+
+
+class Follower:
+    """What a consumer of one scope's stream knows: player -> score of its top N."""
+
+    def __init__(self, scope: str, sign: int) -> None:
+        self.scope, self.sign, self.after, self.top = scope, sign, "0", {}
+
+    def rank(self, pid: str) -> int:
+        mine = self.sign * self.top[pid]
+        return 1 + sum(1 for s in self.top.values() if self.sign * s < mine)
+
+    def apply(self, events: Sequence[dict]) -> None:
+        for e in events:
+            assert (e["board"], e["scope"]) == ("ev", self.scope)
+            pid = e["player_id"]
+            if e["type"] == "left":
+                assert e["rank"] is None
+                assert e["previous_rank"] == self.rank(pid)
+                del self.top[pid]
+                continue
+            assert (e["type"] == "entered") == (pid not in self.top), e
+            previous = self.rank(pid) if pid in self.top else None
+            self.top[pid] = e["score"]
+            assert e["rank"] == self.rank(pid), e
+            assert e["previous_rank"] == previous, e
+
+
+def model_top(model: ModelBoard, scope: str) -> dict[str, int]:
+    return {p: model.players[p][1] for p in model.members(scope)[:N]}
+
+
+async def replay(url: str, order: Order, mode: Mode, plan: list) -> None:
+    store = Store.connect(url, 4, 2.0)
+    service = Service.build(store, Settings(redis_url=url, activity_buckets=8, batch_chunk=2))
+    try:
+        config = BoardConfig("ev", REGIONS, order=order, mode=mode, top_events=N)
+        await service.boards.put(config)
+        model = ModelBoard(list(REGIONS), order.value, mode.value)
+        followers = [
+            Follower(scope, 1 if order is Order.ASC else -1) for scope in ("global", *REGIONS)
+        ]
+        for kind, arg in plan:
+            if kind == "write":
+                await service.scores.submit("ev", Update(*arg))
+                model.apply(*arg)
+            elif kind == "batch":
+                await service.scores.submit_batch("ev", [Update(*w) for w in arg])
+                for w in arg:
+                    model.apply(*w)
+            elif arg in model.players:
+                await service.views.delete_player("ev", arg)
+                del model.players[arg]
+            for f in followers:
+                page = await service.events.page("ev", f.scope, f.after, 1000)
+                f.apply(page["events"])
+                f.after = page["last_id"]
+                assert f.top == model_top(model, f.scope), (f.scope, kind, arg)
+    finally:
+        await store.close()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    order=st.sampled_from(list(Order)),
+    mode=st.sampled_from([Mode.BEST, Mode.SET, Mode.INCR]),
+    plan=st.lists(steps, min_size=1, max_size=25),
+)
+def test_events_replay_the_top_n_of_every_scope(clean_redis, order, mode, plan) -> None:
+    with redis.Redis.from_url(clean_redis.url) as r:
+        r.flushall()
+    asyncio.run(replay(clean_redis.url, order, mode, plan))
+
+
+async def write_many(url: str, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    store = Store.connect(url, 4, 5.0)
+    service = Service.build(store, Settings(redis_url=url, activity_buckets=8, batch_chunk=3))
+    try:
+        for _ in range(150):
+            ups = [
+                Update(rng.choice(PLAYERS), rng.choice(REGIONS), rng.randint(-20, 20))
+                for _ in range(rng.randint(1, 5))
+            ]
+            await service.scores.submit_batch("ev", ups)
+            if rng.random() < 0.1:
+                with contextlib.suppress(PlayerNotFound):
+                    await service.views.delete_player("ev", rng.choice(PLAYERS))
+    finally:
+        await store.close()
+
+
+def writer_process(url: str, seed: int) -> None:
+    asyncio.run(write_many(url, seed))
+
+
+async def test_events_stay_exact_with_several_processes_writing(clean_redis, service) -> None:
+    url = clean_redis.url
+    await service.boards.put(BoardConfig("ev", REGIONS, top_events=N, mode=Mode.SET))
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(3, mp_context=context) as pool:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, writer_process, url, s) for s in range(3))
+        )
+    for scope in ("global", *REGIONS):
+        follower = Follower(scope, -1)
+        while True:
+            page = await service.events.page("ev", scope, follower.after, 1000)
+            if not page["events"]:
+                break
+            follower.apply(page["events"])
+            follower.after = page["last_id"]
+        top = await service.views.top("ev", scope, 0, N)
+        assert follower.top == {e["player_id"]: e["score"] for e in top["entries"]}
