@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from leaderboard.embedded import EmbeddedRedis, EmbeddedRedisError
+from leaderboard.scheduler import run_cleanup
 from leaderboard.settings import VARIABLES, Settings, SettingsError
 
 log = logging.getLogger("leaderboard")
@@ -47,7 +50,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, default=1, help="server processes sharing the port (1)"
     )
+    clean = commands.add_parser(
+        "cleanup",
+        help="remove inactive players (once, or every DURATION)",
+        description="Remove players whose last accepted score is older than each board's "
+        "inactive_after_days (boards with 0 are skipped), under a per-board lock, in bounded "
+        "batches. Prints what it removed per board.",
+        epilog=_environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    clean.add_argument("--board", help="clean only this board")
+    clean.add_argument(
+        "--older-than",
+        type=parse_duration,
+        metavar="DURATION",
+        help="remove players inactive for longer than this (e.g. 90s, 30m, 12h, 7d), "
+        "instead of each board's inactive_after_days",
+    )
+    clean.add_argument(
+        "--every",
+        type=parse_duration,
+        metavar="DURATION",
+        help="keep running, cleaning every DURATION (e.g. 1h); retries while Redis is down",
+    )
     return parser
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in "90", "90s", "15m", "12h" or "7d"."""
+    match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 15m, 1h, 7d")
+    return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
 
 
 def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
@@ -109,6 +143,21 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     return 0
 
 
+def cleanup(settings: Settings, board: str | None, older: int | None, every: int | None) -> int:
+    embedded = None
+    if not settings.redis_url:
+        local = EmbeddedRedis(settings.data_dir)
+        if not local.answers():  # no `serve` is running on this data dir: start our own
+            local.start()
+            embedded = local
+        settings = dataclasses.replace(settings, redis_url=local.url)
+    try:
+        return asyncio.run(run_cleanup(settings, board, older, every))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -117,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leaderboard: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "cleanup":
+        return cleanup(settings, args.board, args.older_than, args.every)
     if args.workers < 1:
         print("leaderboard: --workers must be at least 1", file=sys.stderr)
         return 2

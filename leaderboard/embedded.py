@@ -71,7 +71,7 @@ class EmbeddedRedis:
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while not self._answers():
+        while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise EmbeddedRedisError(
@@ -80,7 +80,7 @@ class EmbeddedRedis:
             time.sleep(0.05)
         log.info("embedded Redis running, data in %s (AOF, appendfsync everysec)", self.data_dir)
 
-    def _answers(self) -> bool:
+    def answers(self) -> bool:
         try:
             with socket.socket(socket.AF_UNIX) as s:
                 s.settimeout(1.0)

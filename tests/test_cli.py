@@ -120,3 +120,32 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
         assert board["players"]["global"] == 10_000
     finally:
         again.stop()
+
+
+def test_cleanup_command_once_and_every(tmp_path: Path, redis_server) -> None:
+    import redis
+
+    with redis.Redis.from_url(redis_server.url) as r:
+        r.flushall()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {"LEADERBOARD_REDIS_URL": redis_server.url, "LEADERBOARD_ACTIVITY_BUCKETS": "16"}
+    command = [sys.executable, "-m", "leaderboard", "cleanup"]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.splitlines()[0]) == (0, "no board to clean"), out
+    with redis.Redis.from_url(redis_server.url) as r:
+        assert r.dbsize() == 0  # a cleanup does not create boards
+
+    every = subprocess.Popen(
+        [*command, "--every", "1s", "--older-than", "1d"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    every.send_signal(signal.SIGTERM)
+    out, _ = every.communicate(timeout=30)
+    assert every.returncode == 0
+    assert out.count("batches") >= 2, out
+    bad = subprocess.run([*command, "--every", "soon"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "not a duration" in bad.stderr

@@ -81,6 +81,12 @@ async def delete_player(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def cleanup(request: web.Request) -> web.Response:
+    board, older = parse.cleanup_request(await parse.json_body(request, optional=True))
+    report = await _service(request).cleanup.run(board, older)
+    return json_response({"removed": report.removed})
+
+
 async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 

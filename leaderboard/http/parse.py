@@ -27,7 +27,9 @@ from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, Playe
 Problem = dict[str, Any]
 
 
-async def json_body(request: web.Request) -> Any:
+async def json_body(request: web.Request, optional: bool = False) -> Any:
+    if optional and not request.body_exists:
+        return None
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
     raw = await request.read()
@@ -199,3 +201,18 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
 
 def scope(request: web.Request) -> str:
     return request.query.get("scope", GLOBAL)
+
+
+def cleanup_request(body: Any) -> tuple[str | None, int | None]:
+    """`{"board"?, "older_than_seconds"?}`; an empty body is `{}`."""
+    body = _object({} if body is None else body, "the cleanup request")
+    problems: list[Problem] = []
+    board = body.get("board")
+    if board is not None and not (isinstance(board, str) and BOARD_ID.fullmatch(board)):
+        problems.append({"field": "board", "reason": "must be a board id"})
+    older = body.get("older_than_seconds")
+    if older is not None and (type(older) is not int or older < 0):
+        problems.append({"field": "older_than_seconds", "reason": "must be an integer >= 0"})
+    if problems:
+        raise InvalidRequest("the cleanup request is not valid", problems)
+    return board, older

@@ -22,4 +22,5 @@ ROUTES = [
     web.get("/v1/boards/{board}/players/{player_id}/around", h.around),
     web.get("/v1/boards/{board}/events", events.page),
     web.get("/v1/boards/{board}/events/stream", events.stream),
+    web.post("/v1/admin/cleanup", h.cleanup),
 ]

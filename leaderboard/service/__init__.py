@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from leaderboard.domain import BoardConfig
 from leaderboard.service.boards import Boards
+from leaderboard.service.cleanup import Cleanup
 from leaderboard.service.events import Events
 from leaderboard.service.scores import Scores
 from leaderboard.service.views import Views
@@ -22,11 +23,12 @@ class Service:
     scores: Scores
     views: Views
     events: Events
+    cleanup: Cleanup
 
     @classmethod
     def build(cls, store: Store, settings: Settings) -> Service:
         boards = Boards(store, settings)
-        return cls(store, boards, Scores(boards), Views(boards), Events(boards))
+        return cls(store, boards, Scores(boards), Views(boards), Events(boards), Cleanup(boards))
 
     async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:
         return await self.boards.ensure(BoardConfig(board="default", regions=regions))

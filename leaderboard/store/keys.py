@@ -13,6 +13,7 @@
 | lb:{B}:z                         | zset   | global mirror: players inside their region's |
 |                                  |        | top N; its first N are the global top N      |
 | lb:{B}:ev                        | stream | top-N events of the global scope             |
+| lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ def region_base(board: str, region: str) -> str:
 
 def global_mirror(board: str) -> str:
     return f"lb:{{{board}}}:z"
+
+
+def cleanup_lock(board: str, region: str) -> str:
+    """Held in every region of a board by the one cleanup running on it."""
+    return region_base(board, region) + "cleanup-lock"
 
 
 def stream(board: str, scope: str) -> str:
@@ -50,5 +56,5 @@ def meta(board: str, region: str) -> str:
 def region_keys(board: str, region: str, buckets: int) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    fixed = [base + "z", base + "m", base + "named", base + "ev"]
+    fixed = [base + "z", base + "m", base + "named", base + "ev", base + "cleanup-lock"]
     return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]

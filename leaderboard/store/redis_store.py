@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -27,6 +28,8 @@ from leaderboard.store.scripts import Scripts
 P = ParamSpec("P")
 T = TypeVar("T")
 UNLINK_CHUNK = 1000
+CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
+CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
 
 
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -342,6 +345,57 @@ class Store:
             "delete_player", ks, [record.version, player_id, now, self.events_cap]
         )
         return bool(res)
+
+    # Cleanup
+
+    @translated
+    async def take_locks(self, record: BoardRecord, token: str, ttl_ms: int) -> bool:
+        """Takes the cleanup lock of every region, or none of them."""
+        board = record.config.board
+        taken = []
+        for region in record.config.regions:
+            key = keys.cleanup_lock(board, region)
+            if not await self.redis.set(key, token, nx=True, px=ttl_ms):
+                await self.release_locks(record, token, taken)
+                return False
+            taken.append(region)
+        return True
+
+    @translated
+    async def release_locks(
+        self, record: BoardRecord, token: str, regions: Sequence[str] | None = None
+    ) -> None:
+        board = record.config.board
+        calls = [
+            ("lock", [keys.cleanup_lock(board, r)], [token, 0])
+            for r in (record.config.regions if regions is None else regions)
+        ]
+        await self._eval(calls)
+
+    @translated
+    async def cleanup_batch(
+        self, record: BoardRecord, region: str, cutoff: int, start: int, token: str, ttl_ms: int
+    ) -> tuple[int, int, int] | None:
+        """Removes one batch and extends the locks, in one round trip.
+
+        Answers (next bucket or -1, removed, examined), or None when the lock was lost
+        (and then nothing was removed).
+        """
+        board = record.config.board
+        lock = keys.cleanup_lock(board, region)
+        ks = [keys.meta(board, region), keys.zset(board, region), keys.global_mirror(board), lock]
+        args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
+        args += [int(time.time() * 1000), self.events_cap, token]
+        calls = [("cleanup", ks, args)]
+        calls += [
+            ("lock", [keys.cleanup_lock(board, r)], [token, ttl_ms]) for r in record.config.regions
+        ]
+        batch = (await self._eval(calls))[0]
+        if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
+            return None
+        if isinstance(batch, Exception):
+            raise batch
+        return int(batch[0]), int(batch[1]), int(batch[2])
 
     @translated
     async def events(

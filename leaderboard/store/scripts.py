@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-NAMES = ("write", "page", "player", "around", "delete_player", "put_board")
+NAMES = ("write", "page", "player", "around", "delete_player", "put_board", "cleanup", "lock")
 
 
 def _source(name: str) -> str:

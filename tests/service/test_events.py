@@ -37,8 +37,8 @@ steps = st.one_of(
 class Follower:
     """What a consumer of one scope's stream knows: player -> score of its top N."""
 
-    def __init__(self, scope: str, sign: int) -> None:
-        self.scope, self.sign, self.after, self.top = scope, sign, "0", {}
+    def __init__(self, scope: str, sign: int, board: str = "ev") -> None:
+        self.scope, self.sign, self.board, self.after, self.top = scope, sign, board, "0", {}
 
     def rank(self, pid: str) -> int:
         mine = self.sign * self.top[pid]
@@ -46,7 +46,7 @@ class Follower:
 
     def apply(self, events: Sequence[dict]) -> None:
         for e in events:
-            assert (e["board"], e["scope"]) == ("ev", self.scope)
+            assert (e["board"], e["scope"]) == (self.board, self.scope)
             pid = e["player_id"]
             if e["type"] == "left":
                 assert e["rank"] is None

@@ -1,0 +1,79 @@
+"""`leaderboard cleanup`: one run, or the long-running task that cleans every DURATION."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+
+from leaderboard.errors import LeaderboardError, RedisUnavailable
+from leaderboard.service import Service
+from leaderboard.service.cleanup import CleanupReport, Progress
+from leaderboard.settings import Settings
+from leaderboard.store import Store
+
+log = logging.getLogger("leaderboard.cleanup")
+PROGRESS_EVERY = 2.0  # seconds between progress lines on long runs
+RETRY_SECONDS = 5.0
+
+
+class ProgressLine:
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self, p: Progress) -> None:
+        if time.monotonic() - self.last >= PROGRESS_EVERY:
+            self.last = time.monotonic()
+            print(
+                f"  {p.board} {p.region}: bucket {p.bucket}/{p.buckets}, removed {p.removed}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def describe(report: CleanupReport) -> str:
+    lines = [f"{board}: removed {n}" for board, n in sorted(report.removed.items())]
+    lines += [f"{board}: skipped, another cleanup is running" for board in report.locked]
+    return "\n".join(lines) or "no board to clean"
+
+
+async def run_cleanup(
+    settings: Settings, board: str | None, older_than: int | None, every: int | None
+) -> int:
+    store = Store.connect(
+        settings.redis_url, 4, max(settings.redis_timeout, 10.0), settings.events_maxlen
+    )
+    service = Service.build(store, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        while True:
+            started = time.monotonic()
+            try:
+                report = await service.cleanup.run(board, older_than, ProgressLine())
+            except RedisUnavailable as exc:
+                if every is None:
+                    print(f"leaderboard: {exc.message}", file=sys.stderr)
+                    return 1
+                log.warning("cleanup failed, Redis is not answering; retrying")
+                delay = RETRY_SECONDS
+            except LeaderboardError as exc:
+                print(f"leaderboard: {exc.message}", file=sys.stderr)
+                return 1
+            else:
+                took = time.monotonic() - started
+                print(f"{describe(report)}\n({report.batches} batches, {took:.1f}s)", flush=True)
+                if every is None:
+                    return 0
+                delay = max(0.0, every - took)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return 0
+    finally:
+        await service.close()

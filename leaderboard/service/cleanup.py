@@ -1,0 +1,109 @@
+"""Removal of inactive players: one board at a time, under its lock, in bounded batches.
+
+The activity index is each region's activity buckets (player -> last accepted score
+time). A run walks them in order, a few hundred buckets (about 1,000 players) per Redis
+call, so Redis is never blocked long and no keyspace scan is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from leaderboard.errors import BoardGone, BoardNotFound, StaleBoard
+from leaderboard.service.boards import Boards
+from leaderboard.store import BoardRecord
+
+log = logging.getLogger(__name__)
+DAY = 86_400
+LOCK_TTL_MS = 60_000
+
+
+@dataclass
+class Progress:
+    board: str
+    region: str
+    bucket: int
+    buckets: int
+    removed: int
+
+
+@dataclass
+class CleanupReport:
+    removed: dict[str, int] = field(default_factory=dict)
+    locked: list[str] = field(default_factory=list)
+    batches: int = 0
+    largest_batch: int = 0
+
+
+class Cleanup:
+    def __init__(self, boards: Boards) -> None:
+        self.boards = boards
+        self.store = boards.store
+
+    async def run(
+        self,
+        board: str | None = None,
+        older_than_seconds: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> CleanupReport:
+        """Cleans one board or all; a board whose cleanup runs elsewhere is reported locked."""
+        if board is not None:
+            records = [await self.boards.record(board, fresh=True)]
+        else:
+            records = await self.store.load_all_boards()
+        report = CleanupReport()
+        for record in records:
+            days = record.config.inactive_after_days
+            if older_than_seconds is None and days == 0:
+                continue
+            age = older_than_seconds if older_than_seconds is not None else days * DAY
+            try:
+                await self._board(record, int(time.time()) - age, report, progress)
+            except BoardGone:
+                if board is not None:
+                    raise BoardNotFound(f"board {board!r} was deleted") from None
+        return report
+
+    async def _board(
+        self,
+        record: BoardRecord,
+        cutoff: int,
+        report: CleanupReport,
+        progress: Callable[[Progress], None] | None,
+    ) -> None:
+        name = record.config.board
+        token = secrets.token_hex(16)
+        if not await self.store.take_locks(record, token, LOCK_TTL_MS):
+            log.info("cleanup of board %r is already running elsewhere; skipped", name)
+            report.locked.append(name)
+            return
+        removed = 0
+        try:
+            for region in record.config.regions:
+                bucket = 0
+                while bucket >= 0:
+                    try:
+                        batch = await self.store.cleanup_batch(
+                            record, region, cutoff, bucket, token, LOCK_TTL_MS
+                        )
+                    except StaleBoard:
+                        record = await self.boards.record(name, fresh=True)
+                        continue
+                    if batch is None:
+                        log.warning("cleanup of board %r lost its lock; stopped", name)
+                        report.locked.append(name)
+                        return
+                    bucket, gone, _ = batch
+                    removed += gone
+                    report.batches += 1
+                    report.largest_batch = max(report.largest_batch, gone)
+                    if progress is not None:
+                        done = record.buckets if bucket < 0 else bucket
+                        progress(Progress(name, region, done, record.buckets, removed))
+        finally:
+            await self.store.release_locks(record, token)
+        report.removed[name] = removed

@@ -1,0 +1,109 @@
+"""Cleanup of inactive players: only the stale go, everywhere, in batches, under a lock."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import redis
+
+from leaderboard.domain import BoardConfig, Update
+from leaderboard.service import Service
+from leaderboard.store import keys
+from tests.service.test_events import Follower
+
+DAY_MS = 86_400_000
+REGIONS = ("na", "eu", "apac")
+
+
+async def board_with(service: Service, stale: int, fresh: int, top: int = 5) -> None:
+    """`stale` players last active ten days ago, `fresh` ones now, on board `c`."""
+    await service.boards.put(BoardConfig("c", REGIONS, inactive_after_days=1, top_events=top))
+    record = await service.boards.record("c")
+    old = int(time.time() * 1000) - 10 * DAY_MS
+    chunks = [
+        (REGIONS[i % 3], [(f"s{j}", j, "Old" if j % 2 else None) for j in range(i, stale, 300)])
+        for i in range(min(stale, 300))
+    ]
+    for i in range(0, len(chunks), 50):
+        results = await service.store.write(record, chunks[i : i + 50], old, False)
+        assert not [r for r in results if isinstance(r, Exception)]
+    updates = [Update(f"f{j}", REGIONS[j % 3], j * 7 % 101) for j in range(fresh)]
+    if updates:
+        await service.scores.submit_batch("c", updates)
+
+
+async def test_only_stale_players_go_from_every_view(service: Service, clean_redis) -> None:
+    await board_with(service, stale=60, fresh=40)
+    report = await service.cleanup.run()
+    assert report.removed == {"c": 60}
+    board = await service.boards.describe("c")
+    assert board["players"]["global"] == 40
+    top = await service.views.top("c", "global", 0, 1000)
+    assert {e["player_id"] for e in top["entries"]} == {f"f{j}" for j in range(40)}
+    for region in REGIONS:
+        page = await service.views.top("c", region, 0, 1000)
+        assert all(e["player_id"].startswith("f") for e in page["entries"])
+    me = await service.views.player("c", "f3")
+    assert me["total"]["global"] == 40
+    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
+        left = [k for k in r.keys("lb:{c:*") if ":a:" in k or ":n:" in k]
+        players = {p for k in left for p in r.hkeys(k)}
+        assert players == {f"f{j}" for j in range(40)}
+
+
+async def test_removed_top_players_leave_every_scope_through_events(service: Service) -> None:
+    await board_with(service, stale=0, fresh=0, top=4)
+    record = await service.boards.record("c")
+    old = int(time.time() * 1000) - 10 * DAY_MS
+    chunks = [(r, [(f"s-{r}-{j}", 1000 + j, None) for j in range(3)]) for r in REGIONS]
+    await service.store.write(record, chunks, old, False)
+    await service.scores.submit_batch("c", [Update(f"f{j}", REGIONS[j % 3], j) for j in range(9)])
+    assert (await service.cleanup.run("c")).removed == {"c": 9}
+    for scope in ("global", *REGIONS):
+        follower = Follower(scope, -1, "c")
+        follower.apply((await service.events.page("c", scope, "0", 1000))["events"])
+        top = await service.views.top("c", scope, 0, 4)
+        assert follower.top == {e["player_id"]: e["score"] for e in top["entries"]}
+        assert all(p.startswith("f") for p in follower.top)
+
+
+async def test_scores_written_during_a_cleanup_survive(service: Service) -> None:
+    await board_with(service, stale=30_000, fresh=0)
+    revived = [Update(f"s{j}", REGIONS[j % 3], 5_000_000 + j) for j in range(0, 30_000, 7)]
+
+    async def write_while_cleaning() -> None:
+        for i in range(0, len(revived), 50):
+            await service.scores.submit_batch("c", revived[i : i + 50])
+            await asyncio.sleep(0)
+
+    report, _ = await asyncio.gather(service.cleanup.run("c"), write_while_cleaning())
+    assert report.batches > 1
+    top = await service.views.top("c", "global", 0, 10_000 - 1)
+    found = {e["player_id"]: e["score"] for e in top["entries"]}
+    assert {u.player_id: u.score for u in revived}.items() <= found.items()
+
+
+async def test_two_cleanups_at_once_never_both_run(service: Service) -> None:
+    await board_with(service, stale=20_000, fresh=10)
+    first, second = await asyncio.gather(service.cleanup.run("c"), service.cleanup.run("c"))
+    assert sorted([first.locked, second.locked]) == [[], ["c"]]
+    assert first.removed.get("c", 0) + second.removed.get("c", 0) == 20_000
+    assert "c" not in (first.removed if first.locked else second.removed)
+
+
+async def test_100k_stale_players_go_in_bounded_batches(store, settings, clean_redis) -> None:
+    service = Service.build(store, dataclasses.replace(settings, activity_buckets=4096))
+    await board_with(service, stale=100_000, fresh=100)
+    with redis.Redis.from_url(clean_redis.url) as r:
+        before = r.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    report = await service.cleanup.run("c")
+    with redis.Redis.from_url(clean_redis.url) as r:
+        calls = r.info("commandstats")["cmdstat_evalsha"]["calls"] - before
+        assert r.exists(*(keys.cleanup_lock("c", region) for region in REGIONS)) == 0
+    assert report.removed == {"c": 100_000}
+    assert report.batches >= 100
+    assert report.largest_batch <= 1_200
+    assert calls >= report.batches
+    assert (await service.boards.describe("c"))["players"]["global"] == 100
