@@ -6,7 +6,6 @@ The scripts write the events (store/lua/_lib.lua); this only reads and reshapes 
 from __future__ import annotations
 
 from leaderboard.service.boards import Boards, scope_regions
-from leaderboard.store import BoardRecord
 
 INT_FIELDS = ("rank", "previous_rank", "score", "ts")
 
@@ -28,15 +27,13 @@ class Events:
         self.block_ms = max(1, int(boards.settings.redis_timeout * 500))
 
     async def page(self, board: str, scope: str, after: str, limit: int) -> dict:
-        async def read(record: BoardRecord) -> dict:
-            scope_regions(record.config, scope)
-            rows = await self.store.events(board, scope, after, limit)
-            return {
-                "events": [public(i, f) for i, f in rows],
-                "last_id": rows[-1][0] if rows else after,
-            }
-
-        return await self.boards.using(board, read)
+        """Read with a fresh config: no script stands between a cached one and the answer."""
+        scope_regions((await self.boards.record(board, fresh=True)).config, scope)
+        rows = await self.store.events(board, scope, after, limit)
+        return {
+            "events": [public(i, f) for i, f in rows],
+            "last_id": rows[-1][0] if rows else after,
+        }
 
     async def start(self, board: str, scope: str, after: str | None) -> str:
         """Checks the scope and answers where a stream starts: after ``after``, else now."""
