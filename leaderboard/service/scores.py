@@ -1,47 +1,15 @@
-"""Score writes: single posts and batches, cut into chunks of one region each."""
+"""Score writes: single posts (coalesced) and batches, cut into chunks of one region each."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from leaderboard.domain import MAX_SCORE, Mode, Update
 from leaderboard.errors import InvalidRequest, ScoreOutOfRange, UnknownRegion
 from leaderboard.service.boards import Boards
+from leaderboard.service.chunks import now_ms, plan_chunks
+from leaderboard.service.coalesce import Coalescer
 from leaderboard.store import BoardRecord
-
-Chunk = tuple[str, list[tuple[str, int, str | None]]]
-
-
-def plan_chunks(updates: Sequence[Update], size: int) -> list[Chunk]:
-    """Chunks of at most ``size`` updates of one region each, applied in list order.
-
-    Grouping by region keeps one script call per region per chunk. When one player
-    appears in two regions of the same batch, grouping would reorder its updates, so
-    the batch is cut into consecutive runs instead.
-    """
-    home: dict[str, str] = {}
-    crossing = False
-    for u in updates:
-        if home.setdefault(u.player_id, u.region) != u.region:
-            crossing = True
-            break
-    runs: list[tuple[str, list[Update]]] = []
-    if crossing:
-        for u in updates:
-            if not runs or runs[-1][0] != u.region:
-                runs.append((u.region, []))
-            runs[-1][1].append(u)
-    else:
-        groups: dict[str, list[Update]] = {}
-        for u in updates:
-            groups.setdefault(u.region, []).append(u)
-        runs = list(groups.items())
-    return [
-        (region, [(u.player_id, u.score, u.name) for u in run[i : i + size]])
-        for region, run in runs
-        for i in range(0, len(run), size)
-    ]
 
 
 def check_regions(record: BoardRecord, updates: Sequence[Update]) -> None:
@@ -77,25 +45,22 @@ class Scores:
         self.store = boards.store
         self.chunk = boards.settings.batch_chunk
         self.applied = 0  # score updates applied by this process, for /metrics
+        self.coalescer = Coalescer(boards, self.chunk)
 
     async def submit(self, board: str, update: Update) -> dict:
-        async def write(record: BoardRecord) -> dict:
-            check_regions(record, [update])
-            items = [(update.player_id, update.score, update.name)]
-            (result,) = await self.store.write(record, [(update.region, items)], now_ms(), True)
-            if isinstance(result, Exception):
-                raise result
-            score, updated, better = result[0]
-            self.applied += 1
-            return {
-                "player_id": update.player_id,
-                "region": update.region,
-                "score": score,
-                "rank": better + 1,
-                "updated": updated,
-            }
-
-        return await self.boards.using(board, write)
+        """One post; concurrent posts share script calls (see coalesce.py)."""
+        record = await self.boards.record(board)
+        if update.region not in record.config.regions:
+            check_regions(await self.boards.record(board, fresh=True), [update])
+        score, updated, better = await self.coalescer.write(board, update)
+        self.applied += 1
+        return {
+            "player_id": update.player_id,
+            "region": update.region,
+            "score": score,
+            "rank": better + 1,
+            "updated": updated,
+        }
 
     async def submit_batch(self, board: str, updates: Sequence[Update]) -> int:
         chunks = plan_chunks(updates, self.chunk)
@@ -118,7 +83,3 @@ class Scores:
         if not updates:
             raise InvalidRequest("updates must hold 1 to 10000 items")
         return await self.boards.using(board, write)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -6,7 +6,7 @@ from leaderboard.domain import GLOBAL
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
-from leaderboard.service.scores import now_ms
+from leaderboard.service.chunks import now_ms
 from leaderboard.store import BoardRecord
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from leaderboard.domain import Update
 from leaderboard.service import Service
-from leaderboard.service.scores import plan_chunks
+from leaderboard.service.chunks import plan_chunks
 
 
 def test_chunks_group_by_region_in_order_and_respect_the_size() -> None:
