@@ -1,0 +1,121 @@
+"""Locust users a studio would recognise, against one board of the service.
+
+    locust -f loadtests/locustfile.py --host http://127.0.0.1:8080
+
+Bodies are encoded once up front and users use locust's fast HTTP client, so that the load
+generator spends its time sending, not building JSON. Players are `player-<n>` for n in
+[0, LEADERBOARD_BENCH_PLAYERS) spread over the board's regions, as the bench's preload
+writes them. Environment: LEADERBOARD_BENCH_BOARD (default `default`), LEADERBOARD_BENCH_REGIONS
+(default `na,eu,apac`), LEADERBOARD_BENCH_PLAYERS (default 1000000), LEADERBOARD_BENCH_BATCH
+(updates per GameServer post, default 1000).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import orjson
+from locust import FastHttpUser, between, constant, task
+
+BOARD = os.environ.get("LEADERBOARD_BENCH_BOARD", "default")
+REGIONS = os.environ.get("LEADERBOARD_BENCH_REGIONS", "na,eu,apac").split(",")
+PLAYERS = int(os.environ.get("LEADERBOARD_BENCH_PLAYERS", "1000000"))
+BATCH = int(os.environ.get("LEADERBOARD_BENCH_BATCH", "1000"))
+HEADERS = {"Content-Type": "application/json"}
+BASE = f"/v1/boards/{BOARD}"
+
+
+def player(n: int) -> tuple[str, str]:
+    return f"player-{n}", REGIONS[n % len(REGIONS)]
+
+
+def _batches(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        updates = []
+        for _ in range(BATCH):
+            pid, region = player(rng.randrange(PLAYERS))
+            updates.append({"player_id": pid, "region": region, "score": rng.randrange(10**9)})
+        out.append(orjson.dumps({"updates": updates}))
+    return out
+
+
+def _singles(count: int, seed: int) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        pid, region = player(rng.randrange(PLAYERS))
+        out.append(
+            orjson.dumps({"player_id": pid, "region": region, "score": rng.randrange(10**9)})
+        )
+    return out
+
+
+class GameServer(FastHttpUser):
+    """A match server posting its players' scores in batches: the fast path."""
+
+    wait_time = constant(0)
+    weight = 1
+
+    def on_start(self) -> None:
+        self.bodies = _batches(20, id(self))
+
+    @task
+    def post_batch(self) -> None:
+        self.client.post(
+            f"{BASE}/scores/batch", data=random.choice(self.bodies), headers=HEADERS,
+            name="POST /scores/batch",
+        )  # fmt: skip
+
+
+class GameClient(FastHttpUser):
+    """A player's game: posts its own score now and then, reads the board and its place."""
+
+    wait_time = between(0.0, 0.01)
+    weight = 4
+
+    def on_start(self) -> None:
+        self.bodies = _singles(200, id(self))
+
+    def me(self) -> str:
+        return player(random.randrange(PLAYERS))[0]
+
+    @task(2)
+    def post_score(self) -> None:
+        self.client.post(
+            f"{BASE}/scores", data=random.choice(self.bodies), headers=HEADERS,
+            name="POST /scores",
+        )  # fmt: skip
+
+    @task(2)
+    def global_top(self) -> None:
+        self.client.get(f"{BASE}/top?limit=100", name="GET /top global")
+
+    @task(1)
+    def regional_top(self) -> None:
+        self.client.get(
+            f"{BASE}/top?scope={random.choice(REGIONS)}&limit=100", name="GET /top region"
+        )
+
+    @task(3)
+    def own_rank(self) -> None:
+        self.client.get(f"{BASE}/players/{self.me()}", name="GET /players/{id}")
+
+    @task(3)
+    def around_me(self) -> None:
+        self.client.get(
+            f"{BASE}/players/{self.me()}/around?radius=10", name="GET /players/{id}/around"
+        )
+
+
+class Spectator(FastHttpUser):
+    """A web page or stream overlay that only reads the top of the board."""
+
+    wait_time = between(0.05, 0.2)
+    weight = 1
+
+    @task
+    def global_top(self) -> None:
+        self.client.get(f"{BASE}/top?limit=100", name="GET /top global")
