@@ -21,7 +21,8 @@ def merged(slices: Sequence[RegionSlice], sign: int) -> list[Row]:
     lists = [
         [(sign * score, pid, name, s.region) for pid, score, name in s.entries] for s in slices
     ]
-    return list(heapq.merge(*lists, key=lambda row: (row[0], row[1])))
+    # Rows compare by (score, id) first, and ids are unique: plain tuple order is list order.
+    return list(heapq.merge(*lists))
 
 
 class RankCounter:
@@ -50,16 +51,13 @@ class RankCounter:
 
 
 def ranked(rows: Sequence[Row], counter: RankCounter, sign: int) -> list[Entry]:
-    return [
-        Entry(
-            rank=1 + counter.better_than(internal),
-            player_id=pid,
-            score=sign * internal,
-            region=region,
-            name=name,
-        )
-        for internal, pid, name, region in rows
-    ]
+    out: list[Entry] = []
+    last, rank = None, 0
+    for internal, pid, name, region in rows:
+        if internal != last:
+            last, rank = internal, 1 + counter.better_than(internal)
+        out.append(Entry(rank, pid, sign * internal, region, name))
+    return out
 
 
 def top_page(slices: Sequence[RegionSlice], sign: int, offset: int, limit: int) -> list[Entry]:
