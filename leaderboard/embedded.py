@@ -64,7 +64,7 @@ class EmbeddedRedis:
             "everysec",
             "--save",
             "",
-            "--hash-max-listpack-entries",
+            "--hash-max-ziplist-entries",  # the name Redis 6.2 and 7 both accept
             "256",
             "--logfile",
             str(self.data_dir / "redis.log"),

@@ -1,4 +1,5 @@
-"""What both benchmarks share: a private redis-server, free ports, percentiles, CPU time.
+"""What the benchmarks share: percentiles and CPU time (a private redis-server comes from
+tests.redis_process, the same one the tests start).
 
 Each benchmark starts its own redis-server so that it never reads or flushes data it
 does not own (the Redis on 6379 belongs to someone else), and stops it by PID.
@@ -7,75 +8,8 @@ does not own (the Redis on 6379 belongs to someone else), and stops it by PID.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the kernel picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """``redis-server --port <free port> --save "" --appendonly no``, nothing persisted.
-
-    The binary is the one on PATH, so which Redis (and allocator) the figures belong
-    to depends on PATH: the benchmarks print the version they measured.
-    """
-
-    def __init__(self, workdir: Path, binary: str | None = None) -> None:
-        self.workdir = workdir
-        self.binary = binary or shutil.which("redis-server") or "redis-server"
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
-        args += ["--logfile", str(self.workdir / "redis.log")]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.binary} did not start; see {self.workdir}/redis.log")
-            time.sleep(0.02)
-        return self
-
-    def answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def stop(self) -> None:
-        """SIGTERM to our own PID only; nothing is saved (--save "" and no AOF)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -99,6 +33,13 @@ def cpu_seconds(pids: Iterable[int]) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
     return total
+
+
+def busy_seconds() -> float:
+    """CPU time all cores have spent busy since boot (Linux /proc/stat), to see other load."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / _TICK
 
 
 def children(pid: int) -> list[int]:

@@ -1,5 +1,5 @@
-"""Store-level figures on this machine: memory per player, batch write rate with top-N events
-on and off, and the time to clean 1M stale players out of 2M.
+"""Store-level figures on this machine: batch write rate with top-N events on and off, and
+the time to clean 1M stale players out of 2M (memory per player: loadtests.memory).
 
     python -m loadtests.store_bench [--players 1000000]
 
@@ -47,10 +47,6 @@ async def load(
     return len(ids) / (time.perf_counter() - started)
 
 
-async def used_memory(store: Store) -> int:
-    return int((await store.redis.info("memory"))["used_memory"])
-
-
 async def run(players: int) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,14 +58,10 @@ async def run(players: int) -> None:
             now = int(time.time() * 1000)
             first = 1_000_000
 
-            # Memory and load rate, events on (top 100).
-            base = await used_memory(store)
             await service.boards.put(BoardConfig("mem", REGIONS))
             record = await service.boards.record("mem")
             rate = await load(store, record, range(first, first + players), now, rng)
-            per_player = (await used_memory(store) - base) / players
             print(f"load {players:,} new players: {rate:,.0f} updates/s")
-            print(f"memory: {per_player:.1f} bytes/player (INFO used_memory, 3 regions, no names)")
 
             # Steady-state updates of existing players, events on vs off, same run.
             for top in (100, 0):

@@ -17,8 +17,9 @@ def free_port() -> int:
 
 
 class RedisProcess:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, binary: str | None = None, port: int | None = None) -> None:
         self.workdir = workdir
+        self.binary = binary or redis_server_binary()
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -28,10 +29,9 @@ class RedisProcess:
 
     def start(self) -> RedisProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        binary = redis_server_binary()
         self.process = subprocess.Popen(
             [
-                binary,
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -61,6 +61,11 @@ class RedisProcess:
                 return s.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -30,6 +30,11 @@ class Pending:
     futures: list[asyncio.Future[Written]] = field(default_factory=list)
 
 
+def fail(future: asyncio.Future[Written], exc: BaseException) -> None:
+    if not future.done():  # its request may have gone (client closed, shutdown timeout)
+        future.set_exception(exc)
+
+
 class Coalescer:
     def __init__(self, boards: Boards, chunk: int) -> None:
         self.boards = boards

@@ -154,10 +154,14 @@ class Store:
         return results
 
     async def _eval_one(self, name: str, ks: list[str], args: list[Any]) -> Any:
-        (result,) = await self._eval([(name, ks, args)])
-        if isinstance(result, Exception):
-            raise result
-        return result
+        """One call without a pipeline: the cheaper path for a single script."""
+        try:
+            return await self.redis.evalsha(self.scripts.sha[name], len(ks), *ks, *args)
+        except NoScriptError:
+            await self._load_scripts()
+            return await self._eval_one(name, ks, args)
+        except ResponseError as exc:
+            raise script_error(exc) from None
 
     async def _load_scripts(self) -> None:
         pipe = self.redis.pipeline(transaction=False)

@@ -44,9 +44,9 @@ local function check_meta(meta_key, version)
   return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5])}
 end
 
-local function name_of(base, named, b, pid)
+local function name_of(base, named, buckets, pid)
   if not named then return false end
-  return redis.call('HGET', base .. 'n:' .. b, pid)
+  return redis.call('HGET', base .. 'n:' .. bucket_of(pid, buckets), pid)
 end
 
 -- Entries of zset positions [start, stop], flat: id, score, name, ...
@@ -60,7 +60,7 @@ local function slice(zkey, start, stop, buckets)
     local pid = items[i]
     out[#out + 1] = pid
     out[#out + 1] = items[i + 1]
-    out[#out + 1] = name_of(base, named, bucket_of(pid, buckets), pid)
+    out[#out + 1] = name_of(base, named, buckets, pid)
   end
   return out
 end

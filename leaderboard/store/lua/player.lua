@@ -22,5 +22,5 @@ for j = 2, #KEYS do
 end
 local base = base_of(KEYS[home])
 local named = redis.call('EXISTS', base .. 'named') == 1
-local name = name_of(base, named, bucket_of(pid, meta.buckets), pid)
+local name = name_of(base, named, meta.buckets, pid)
 return {home - 2, score, name, home_better, better, home_total, total}
