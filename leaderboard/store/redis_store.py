@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from leaderboard.domain import BoardConfig, Mode, Order, RegionSlice, Standing
@@ -33,7 +33,7 @@ CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole bucket
 
 
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Turns any way of Redis not answering into the contract's 503."""
+    """Turns any way of Redis not answering, or refusing writes, into the contract's 503."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -41,6 +41,8 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             return await fn(*args, **kwargs)
         except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
+        except (OutOfMemoryError, ReadOnlyError) as exc:
+            raise script_error(exc) from exc
 
     return wrapper
 
@@ -49,6 +51,8 @@ def script_error(exc: ResponseError) -> Exception:
     """Maps a script's error reply to the exception the caller acts on."""
     text = str(exc)
     word, _, rest = text.partition(" ")
+    if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
+        return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
     if word in ("STALE", "RETRY"):
         return StaleBoard(text)
     if word == "NOBOARD":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis
 from openapi_spec_validator import validate
 
 from leaderboard.http.app import create_app
@@ -96,3 +97,22 @@ async def test_redis_outage_gives_503_then_recovers_without_restart(
     response = await client.post("/v1/boards/default/scores", json=update)
     assert response.status == 200
     assert (await response.json())["rank"] == 1
+
+
+async def test_redis_out_of_memory_is_503_not_500(aiohttp_client, own_redis: RedisProcess) -> None:
+    settings = Settings(redis_url=own_redis.url, activity_buckets=16, redis_timeout=0.5)
+    client = await aiohttp_client(create_app(settings))
+    assert (await client.get("/v1/boards/default")).status == 200
+    with redis.Redis.from_url(own_redis.url) as r:
+        r.config_set("maxmemory", "1")
+        r.config_set("maxmemory-policy", "noeviction")
+    update = {"player_id": "p1", "region": "na", "score": 7}
+    for path, body in [
+        ("/v1/boards/default/scores", update),
+        ("/v1/boards/default/scores/batch", {"updates": [update] * 300}),
+        ("/v1/boards/other", {"regions": ["na"]}),
+    ]:
+        method = "PUT" if path.endswith("other") else "POST"
+        response = await client.request(method, path, json=body)
+        assert response.status == 503, path
+        assert (await response.json())["error"]["code"] == "redis_unavailable"
