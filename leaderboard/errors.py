@@ -61,8 +61,5 @@ class RedisUnavailable(LeaderboardError):
 
 
 class StaleBoard(Exception):
-    """The board's configuration changed after this process read it: reload and retry."""
-
-
-class BoardGone(Exception):
-    """The board was deleted while a request was using it."""
+    """The board's configuration changed (or the board, or a region, is gone) after this
+    process read it: reload it and retry."""

@@ -14,11 +14,13 @@ from leaderboard.http import parse
 from leaderboard.http.errors import json_response
 from leaderboard.http.keys import SERVICE, SETTINGS, STREAMS
 
-STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
+STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
+MAX_PART = 2**64 - 1
 
 
 def _stream_id(value: str, field: str) -> str:
-    if not STREAM_ID.fullmatch(value):
+    match = STREAM_ID.fullmatch(value)
+    if not match or any(int(part) > MAX_PART for part in match.groups() if part):
         raise InvalidRequest(
             f"{field} must be a stream id such as 0 or 1700000000000-0",
             [{"field": field, "reason": "must look like <ms>-<seq> or <ms>"}],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from leaderboard.domain import (
 from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, PlayerNotFound
 
 Problem = dict[str, Any]
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 async def json_body(request: web.Request, optional: bool = False) -> Any:
@@ -187,16 +189,12 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high or not raw.lstrip("-").isdigit():
+    if not INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
         raise InvalidRequest(
             f"{name} must be an integer from {low} to {high}",
             [{"field": name, "reason": f"must be an integer from {low} to {high}"}],
         )
-    return value
+    return int(raw)
 
 
 def scope(request: web.Request) -> str:

@@ -12,7 +12,6 @@ from typing import TypeVar
 
 from leaderboard.domain import GLOBAL, BoardConfig
 from leaderboard.errors import (
-    BoardGone,
     BoardNotFound,
     RedisUnavailable,
     StaleBoard,
@@ -45,8 +44,9 @@ class Boards:
     async def using(self, board: str, action: Callable[[BoardRecord], Awaitable[T]]) -> T:
         """Runs ``action`` on the board's record, reloading it when it may be out of date.
 
-        Redis says so (a stale version, a deleted board), or a cached record does not
-        know a region that the request names.
+        Redis says so (a stale version, a deleted board or region; the reload answers
+        404 when the board is gone), or a cached record does not know a region that the
+        request names.
         """
         record, fresh = await self.record(board), False
         for _ in range(RETRIES):
@@ -57,11 +57,8 @@ class Boards:
             except UnknownRegion:
                 if fresh:
                     raise
-            except BoardGone:
-                self._cache.pop(board, None)
-                raise BoardNotFound(f"board {board!r} was deleted") from None
             record, fresh = await self.record(board, fresh=True), True
-        return await action(record)
+        raise RedisUnavailable(f"board {board!r} kept changing during the request; retry")
 
     async def put(self, config: BoardConfig) -> tuple[bool, BoardConfig]:
         for _ in range(RETRIES):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leaderboard.errors import BoardGone, BoardNotFound, StaleBoard
+from leaderboard.errors import BoardNotFound, StaleBoard
 from leaderboard.service.boards import Boards
 from leaderboard.store import BoardRecord
 
@@ -63,9 +63,9 @@ class Cleanup:
             age = older_than_seconds if older_than_seconds is not None else days * DAY
             try:
                 await self._board(record, int(time.time()) - age, report, progress)
-            except BoardGone:
+            except BoardNotFound:
                 if board is not None:
-                    raise BoardNotFound(f"board {board!r} was deleted") from None
+                    raise
         return report
 
     async def _board(
@@ -92,6 +92,8 @@ class Cleanup:
                         )
                     except StaleBoard:
                         record = await self.boards.record(name, fresh=True)
+                        if region not in record.config.regions:
+                            break
                         continue
                     if batch is None:
                         log.warning("cleanup of board %r lost its lock; stopped", name)

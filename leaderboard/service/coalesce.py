@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 from leaderboard.domain import Update
 from leaderboard.errors import (
-    BoardGone,
-    BoardNotFound,
     RedisUnavailable,
     ScoreOutOfRange,
     StaleBoard,
@@ -62,8 +60,7 @@ class Coalescer:
                     await self._flush(board, pending)
                 except Exception as exc:
                     for f in pending.futures:
-                        if not f.done():
-                            f.set_exception(exc)
+                        fail(f, exc)
         finally:
             self._flushing.discard(board)
 
@@ -85,20 +82,16 @@ class Coalescer:
             for (_, idx), result in zip(chunks, results, strict=True):
                 if isinstance(result, StaleBoard):
                     todo += idx
-                elif isinstance(result, BoardGone):
-                    for i in idx:
-                        pending.futures[i].set_exception(
-                            BoardNotFound(f"board {board!r} was deleted")
-                        )
                 elif isinstance(result, ScoreOutOfRange):
                     bad = idx[result.details[0]["index"]]
-                    pending.futures[bad].set_exception(result)
+                    fail(pending.futures[bad], result)
                     todo += [i for i in idx if i != bad]
                 elif isinstance(result, Exception):
                     raise result
                 else:
                     for i, written in zip(idx, result, strict=True):
-                        pending.futures[i].set_result(written)
+                        if not pending.futures[i].done():  # its request may have gone
+                            pending.futures[i].set_result(written)
             if any(isinstance(r, StaleBoard) for r in results):
                 record = await self.boards.record(board, fresh=True)
             todo.sort()

@@ -5,9 +5,12 @@ The scripts write the events (store/lua/_lib.lua); this only reads and reshapes 
 
 from __future__ import annotations
 
+import asyncio
+
 from leaderboard.service.boards import Boards, scope_regions
 
 INT_FIELDS = ("rank", "previous_rank", "score", "ts")
+POLL_SECONDS = 0.1  # how often an idle event stream looks for new events
 
 
 def public(event_id: str, fields: dict[str, str]) -> dict:
@@ -24,7 +27,6 @@ class Events:
     def __init__(self, boards: Boards) -> None:
         self.boards = boards
         self.store = boards.store
-        self.block_ms = max(1, int(boards.settings.redis_timeout * 500))
 
     async def page(self, board: str, scope: str, after: str, limit: int) -> dict:
         """Read with a fresh config: no script stands between a cached one and the answer."""
@@ -41,6 +43,8 @@ class Events:
         return after or await self.store.last_event_id(board, scope)
 
     async def wait(self, board: str, scope: str, after: str) -> list[dict]:
-        """Events after ``after``, or [] when none came for a while."""
-        rows = await self.store.wait_events(board, scope, after, self.block_ms)
+        """Events after ``after``, polled: a stream never holds a pooled connection."""
+        rows = await self.store.events(board, scope, after, 1000)
+        if not rows:
+            await asyncio.sleep(POLL_SECONDS)
         return [public(i, f) for i, f in rows]

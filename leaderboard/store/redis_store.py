@@ -15,7 +15,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from leaderboard.domain import BoardConfig, Mode, Order, RegionSlice, Standing
 from leaderboard.errors import (
-    BoardGone,
     BoardNotEmpty,
     RedisUnavailable,
     RegionInUse,
@@ -28,6 +27,8 @@ from leaderboard.store.scripts import Scripts
 P = ParamSpec("P")
 T = TypeVar("T")
 UNLINK_CHUNK = 1000
+# Error replies that mean "not now" (a long script, a failover, a cluster move), never "bad input".
+REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
 
@@ -41,8 +42,11 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             return await fn(*args, **kwargs)
         except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
-        except (OutOfMemoryError, ReadOnlyError) as exc:
-            raise script_error(exc) from exc
+        except ResponseError as exc:
+            mapped = script_error(exc)
+            if isinstance(mapped, RedisUnavailable):
+                raise mapped from exc
+            raise
 
     return wrapper
 
@@ -53,10 +57,10 @@ def script_error(exc: ResponseError) -> Exception:
     word, _, rest = text.partition(" ")
     if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
         return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
-    if word in ("STALE", "RETRY"):
+    if word in ("STALE", "RETRY", "NOBOARD"):  # NOBOARD: the board, or a region, is gone
         return StaleBoard(text)
-    if word == "NOBOARD":
-        return BoardGone(text)
+    if word in REFUSALS:
+        return RedisUnavailable(f"Redis cannot serve this now ({text}); retry in a moment")
     if word == "RANGE":
         return ScoreOutOfRange(
             "an incr would leave the exact score range ±(2^53-1); nothing was applied",
@@ -417,11 +421,3 @@ class Store:
     async def last_event_id(self, board: str, scope: str) -> str:
         newest = await self.redis.xrevrange(keys.stream(board, scope), count=1)
         return newest[0][0] if newest else "0-0"
-
-    @translated
-    async def wait_events(
-        self, board: str, scope: str, after: str, block_ms: int
-    ) -> list[tuple[str, dict[str, str]]]:
-        """Events after ``after``, waiting up to ``block_ms`` for some."""
-        reply = await self.redis.xread({keys.stream(board, scope): after}, block=block_ms)
-        return reply[0][1] if reply else []

@@ -194,6 +194,7 @@ CASES = [
     ("GET", "/v1/boards/default/top?limit=0", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?limit=1001", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?limit=ten", None, None, 400, "invalid_request"),
+    ("GET", "/v1/boards/default/top?limit=%D9%A3", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?offset=-1", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?offset=9950&limit=100", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?scope=mars", None, None, 400, "unknown_region"),

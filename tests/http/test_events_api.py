@@ -50,6 +50,9 @@ async def test_events_page_in_order_and_after_an_id(client) -> None:
     [
         ("scope=mars", 400, "unknown_region"),
         ("after=abc", 400, "invalid_request"),
+        ("after=99999999999999999999", 400, "invalid_request"),
+        ("after=18446744073709551615-18446744073709551616", 400, "invalid_request"),
+        ("after=%D9%A3", 400, "invalid_request"),
         ("limit=0", 400, "invalid_request"),
         ("limit=1001", 400, "invalid_request"),
     ],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import Update
+import pytest
+
+from leaderboard.domain import BoardConfig, Update
+from leaderboard.errors import UnknownRegion
 from leaderboard.service import Service
 from leaderboard.service.chunks import plan_chunks
 
@@ -61,3 +64,21 @@ async def test_many_chunks_are_applied_in_one_pipeline(service: Service, setting
     assert [(e["rank"], e["score"]) for e in top["entries"]] == [(1, 499), (1, 499), (1, 499)]
     me = await service.views.player("default", "p00000")
     assert me["rank"] == {"global": 2496, "region": 833}
+
+
+async def test_another_process_removing_a_region_is_not_a_missing_board(
+    service: Service, store, settings
+) -> None:
+    await service.boards.put(BoardConfig("two", ("na", "eu")))
+    await service.scores.submit("two", Update("a", "eu", 3))
+    assert (await service.views.top("two", "global", 0, 10))["total"] == 1  # caches the config
+    other = Service.build(store, settings)
+    await other.boards.put(BoardConfig("two", ("eu",)))
+    assert (await service.views.top("two", "global", 0, 10))["total"] == 1
+    assert (await service.views.player("two", "a"))["rank"]["global"] == 1
+    assert (await service.views.around("two", "a", "global", 3))["entries"][0]["player_id"] == "a"
+    with pytest.raises(UnknownRegion):
+        await service.scores.submit("two", Update("b", "na", 1))
+    with pytest.raises(UnknownRegion):
+        await service.scores.submit_batch("two", [Update("b", "na", 1)])
+    await service.views.delete_player("two", "a")

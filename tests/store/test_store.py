@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from leaderboard.domain import BoardConfig, Mode, Order
-from leaderboard.errors import BoardGone, ScoreOutOfRange, StaleBoard
+from leaderboard.errors import ScoreOutOfRange, StaleBoard
 from leaderboard.store import Store, keys
 
 
@@ -63,7 +63,7 @@ async def test_a_stale_version_or_a_deleted_board_changes_nothing(store: Store) 
     assert fresh is not None
     await store.delete_board(fresh)
     (result,) = await store.write(fresh, [("na", [("a", 1, None)])], 1, False)
-    assert isinstance(result, BoardGone)
+    assert isinstance(result, StaleBoard)
     assert await store.scores_of(fresh, ["a"]) == {}
 
 
