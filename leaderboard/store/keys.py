@@ -13,6 +13,7 @@
 | lb:{B}:z                         | zset   | global mirror: players inside their region's |
 |                                  |        | top N; its first N are the global top N      |
 | lb:{B}:ev                        | stream | top-N events of the global scope             |
+| lb:{B}:deleting                  | hash   | regions, buckets of a deletion under way     |
 | lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
 """
 
@@ -36,6 +37,11 @@ def global_mirror(board: str) -> str:
 def cleanup_lock(board: str, region: str) -> str:
     """Held in every region of a board by the one cleanup running on it."""
     return region_base(board, region) + "cleanup-lock"
+
+
+def deleting(board: str) -> str:
+    """Regions and bucket count of a deletion still under way."""
+    return f"lb:{{{board}}}:deleting"
 
 
 def stream(board: str, scope: str) -> str:

@@ -198,9 +198,12 @@ class Store:
         self, config: BoardConfig, old: BoardRecord | None, buckets: int
     ) -> tuple[bool, int]:
         """Writes the config; raises StaleBoard when it changed since ``old`` was read."""
+        if old is None:
+            await self.finish_delete(config.board)
         old_regions = old.config.regions if old else ()
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         ks = [keys.config(config.board), keys.REGISTRY, keys.global_mirror(config.board)]
+        ks.append(keys.deleting(config.board))
         for region in regions:
             ks += [keys.meta(config.board, region), keys.zset(config.board, region)]
         args = [
@@ -218,20 +221,40 @@ class Store:
 
     @translated
     async def delete_board(self, record: BoardRecord) -> None:
-        """Removes the config and metas first, so that writes in flight fail cleanly."""
+        """Removes the config and metas first, so that writes in flight fail cleanly.
+
+        The region keys go afterwards, in chunks; a marker naming them stays until they
+        are gone, so a deletion cut short (Redis down) is finished before the board id is
+        used again, and never leaves old players for a new board of the same name.
+        """
         board = record.config.board
         pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            keys.deleting(board),
+            mapping={"regions": ",".join(record.config.regions), "buckets": record.buckets},
+        )
         pipe.delete(keys.config(board), *(keys.meta(board, r) for r in record.config.regions))
         pipe.delete(keys.global_mirror(board), keys.stream(board, "global"))
         pipe.srem(keys.REGISTRY, board)
         await pipe.execute()
+        await self.finish_delete(board)
+
+    @translated
+    async def finish_delete(self, board: str) -> bool:
+        """Removes what an earlier deletion of ``board`` left; answers whether there was any."""
+        marker = await self.redis.hgetall(keys.deleting(board))
+        if not marker:
+            return False
+        buckets = int(marker["buckets"])
         every = [
-            k for r in record.config.regions for k in keys.region_keys(board, r, record.buckets)
+            k for r in marker["regions"].split(",") for k in keys.region_keys(board, r, buckets)
         ]
         pipe = self.redis.pipeline(transaction=False)
         for i in range(0, len(every), UNLINK_CHUNK):
             pipe.unlink(*every[i : i + UNLINK_CHUNK])
+        pipe.delete(keys.deleting(board))
         await pipe.execute()
+        return True
 
     # Scores
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from leaderboard.domain import BoardConfig, Mode, Order
-from leaderboard.errors import ScoreOutOfRange, StaleBoard
+from leaderboard.errors import RedisUnavailable, ScoreOutOfRange, StaleBoard
 from leaderboard.store import Store, keys
 
 
@@ -105,3 +106,27 @@ def _bucket(player_id: str, buckets: int) -> int:
         h ^= byte
         h = (h * 403 + (h % 256) * 16777216) % 4294967296
     return h % buckets
+
+
+async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(
+    store: Store, clean_redis
+) -> None:
+    record = await make_board(store, BoardConfig("b", ("na", "eu")))
+    await store.write(record, [("na", [("old", 5, "Old")])], 1, False)
+    finish = store.finish_delete
+
+    async def outage(board: str) -> bool:
+        raise RedisUnavailable("Redis went away mid-delete")
+
+    store.finish_delete = outage  # type: ignore[method-assign]
+    with pytest.raises(RedisUnavailable):
+        await store.delete_board(record)
+    store.finish_delete = finish  # type: ignore[method-assign]
+    assert await store.load_board("b") is None
+
+    fresh = await make_board(store, BoardConfig("b", ("na", "eu"), order=Order.ASC))
+    assert await store.scores_of(fresh, ["old"]) == {}
+    (page,) = await store.pages(fresh, [("na", 0, 9)])
+    assert page.entries == []
+    with redis.Redis.from_url(clean_redis.url) as r:
+        assert not r.exists(keys.deleting("b"))
