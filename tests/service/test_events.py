@@ -151,3 +151,17 @@ async def test_events_stay_exact_with_several_processes_writing(clean_redis, ser
             follower.after = page["last_id"]
         top = await service.views.top("ev", scope, 0, N)
         assert follower.top == {e["player_id"]: e["score"] for e in top["entries"]}
+
+
+async def test_one_write_shows_no_passing_entry_in_the_global_stream(service) -> None:
+    await service.boards.put(BoardConfig("ev", REGIONS, mode=Mode.SET, top_events=1))
+    await service.scores.submit_batch(
+        "ev", [Update("X", "na", 100), Update("Y", "na", 97), Update("Z", "apac", 95)]
+    )
+    after = (await service.events.page("ev", "global", "0", 1000))["last_id"]
+    await service.scores.submit("ev", Update("X", "na", 80))
+    events = (await service.events.page("ev", "global", after, 1000))["events"]
+    assert [(e["type"], e["player_id"], e["rank"], e["previous_rank"]) for e in events] == [
+        ("left", "X", None, 1),
+        ("entered", "Y", 1, None),
+    ]

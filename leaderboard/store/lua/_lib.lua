@@ -158,15 +158,60 @@ local function set_score(zkey, pid, new, old)
   return changed
 end
 
--- Carries regional top-N changes into the board's global mirror (and its events).
+-- Carries regional top-N changes into the board's global mirror, then writes the global
+-- events as the difference of the global top N before and after them all, so that one
+-- write never shows a passing entry. Events come in an order a consumer can apply one by
+-- one (leaving players worst first, then the new top N best first), each rank counted in
+-- what such a consumer holds at that point.
 local function follow(global_key, changed)
   local last, order = {}, {}
   for _, c in ipairs(changed) do
     if last[c[1]] == nil then order[#order + 1] = c[1] end
     last[c[1]] = c[2]
   end
+  local edge = EV.n > 0 and edge_of(global_key)
+  local touches = EV.n > 0 and not edge
   for _, pid in ipairs(order) do
     local old = redis.call('ZSCORE', global_key, pid)
-    set_score(global_key, pid, last[pid] or nil, old and tonumber(old))
+    old = old and tonumber(old)
+    local new = last[pid] or nil
+    if edge and not ((not old or behind(old, pid, edge)) and (not new or behind(new, pid, edge)))
+    then
+      touches = true
+    end
+  end
+  if not touches then
+    for _, pid in ipairs(order) do put(global_key, pid, last[pid] or nil) end
+    return
+  end
+  edges[global_key] = nil
+  local before = redis.call('ZRANGE', global_key, 0, EV.n - 1, 'WITHSCORES')
+  for _, pid in ipairs(order) do put(global_key, pid, last[pid] or nil) end
+  local after = redis.call('ZRANGE', global_key, 0, EV.n - 1, 'WITHSCORES')
+  local held, kept = {}, {}
+  for i = 1, #before, 2 do held[before[i]] = tonumber(before[i + 1]) end
+  for i = 1, #after, 2 do kept[after[i]] = true end
+  local function rank_in_held(score, pid)
+    local r = 1
+    for q, s in pairs(held) do
+      if q ~= pid and s < score then r = r + 1 end
+    end
+    return r
+  end
+  for i = #before - 1, 1, -2 do
+    local pid = before[i]
+    if not kept[pid] then
+      emit(global_key, 'left', pid, nil, rank_in_held(held[pid], pid), held[pid])
+      held[pid] = nil
+    end
+  end
+  for i = 1, #after, 2 do
+    local pid, score = after[i], tonumber(after[i + 1])
+    local old = held[pid]
+    if old ~= score then
+      local previous = old and rank_in_held(old, pid)
+      held[pid] = score
+      emit(global_key, old and 'moved' or 'entered', pid, rank_in_held(score, pid), previous, score)
+    end
   end
 end
