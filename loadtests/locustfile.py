@@ -7,7 +7,11 @@ generator spends its time sending, not building JSON. Players are `player-<n>` f
 [0, LEADERBOARD_BENCH_PLAYERS) spread over the board's regions, as the bench's preload
 writes them. Environment: LEADERBOARD_BENCH_BOARD (default `default`), LEADERBOARD_BENCH_REGIONS
 (default `na,eu,apac`), LEADERBOARD_BENCH_PLAYERS (default 1000000), LEADERBOARD_BENCH_BATCH
-(updates per GameServer post, default 1000).
+(updates per GameServer post, default 1000), LEADERBOARD_BENCH_SERVERS (exactly this many
+GameServer users when set, whatever -u says about the others) and LEADERBOARD_BENCH_BATCH_RATE
+(batch posts per second per GameServer user; unset: as fast as answers come back), so that a
+mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_SINGLE_WEIGHT
+turns on SinglePoster (see there).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import random
 
 import orjson
-from locust import FastHttpUser, between, constant, task
+from locust import FastHttpUser, between, constant, constant_throughput, task
 
 BOARD = os.environ.get("LEADERBOARD_BENCH_BOARD", "default")
 REGIONS = os.environ.get("LEADERBOARD_BENCH_REGIONS", "na,eu,apac").split(",")
@@ -24,6 +28,8 @@ PLAYERS = int(os.environ.get("LEADERBOARD_BENCH_PLAYERS", "1000000"))
 BATCH = int(os.environ.get("LEADERBOARD_BENCH_BATCH", "1000"))
 HEADERS = {"Content-Type": "application/json"}
 BASE = f"/v1/boards/{BOARD}"
+SERVERS = int(os.environ.get("LEADERBOARD_BENCH_SERVERS", "0"))
+BATCH_RATE = float(os.environ.get("LEADERBOARD_BENCH_BATCH_RATE", "0"))
 
 
 def player(n: int) -> tuple[str, str]:
@@ -56,8 +62,9 @@ def _singles(count: int, seed: int) -> list[bytes]:
 class GameServer(FastHttpUser):
     """A match server posting its players' scores in batches: the fast path."""
 
-    wait_time = constant(0)
+    wait_time = constant_throughput(BATCH_RATE) if BATCH_RATE > 0 else constant(0)
     weight = 1
+    fixed_count = SERVERS
 
     def on_start(self) -> None:
         self.bodies = _batches(20, id(self))
@@ -108,6 +115,28 @@ class GameClient(FastHttpUser):
         self.client.get(
             f"{BASE}/players/{self.me()}/around?radius=10", name="GET /players/{id}/around"
         )
+
+
+class SinglePoster(FastHttpUser):
+    """A client without batching: one score per request, back to back (the coalescing path).
+
+    Its weight is LEADERBOARD_BENCH_SINGLE_WEIGHT, 0 by default: locust drops classes of
+    weight 0 even when named, so a plain `locust -f` run keeps the studio mix above, and
+    `python -m loadtests` sets 1 for its `single` scenario.
+    """
+
+    wait_time = constant(0)
+    weight = int(os.environ.get("LEADERBOARD_BENCH_SINGLE_WEIGHT", "0"))
+
+    def on_start(self) -> None:
+        self.bodies = _singles(200, id(self))
+
+    @task
+    def post_score(self) -> None:
+        self.client.post(
+            f"{BASE}/scores", data=random.choice(self.bodies), headers=HEADERS,
+            name="POST /scores",
+        )  # fmt: skip
 
 
 class Spectator(FastHttpUser):

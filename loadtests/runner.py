@@ -1,0 +1,512 @@
+"""The one command of issue 6: stack, preload, locust scenarios, ceilings and the peer.
+
+    python -m loadtests [--players 1000000] [--workers 2] [--seconds 30]
+                        [--scenarios write,mixed,single,big] [--redis-url URL --service-url URL]
+
+Figures only mean something next to what bounds them on the same box, so one run starts its
+own redis-server and `leaderboard serve --workers N` (unless URLs are given), preloads the
+board straight through the store (HTTP would make the preload as slow as the thing measured),
+runs each scenario with locust as a subprocess, and measures in the same run the one-core
+ZADD ceiling (redis-benchmark) and the peer library. Every table also says who used the two
+cores (locust, the server processes, Redis), since locust runs on the same machine and is
+often the first to run out. Figures go to loadtests/results/<timestamp>.json, locust's CSVs
+(stats, and throughput/percentiles over time) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import redis
+
+from leaderboard.store import Store
+from loadtests._support import busy_seconds, children, cpu_seconds
+from loadtests.memory import CHUNK, Chunk, Plan, load
+from loadtests.quick import Server
+from tests.redis_process import RedisProcess
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+BOARD = "default"
+REGIONS = ("na", "eu", "apac")  # the `default` board the server creates, as locustfile.py
+PEER = "leaderboard==3.7.3"
+# The redis-py of its time: 3.x changed zadd's signature and the library's first call fails.
+PEER_REDIS = "redis==2.10.6"
+PEER_DIR = Path(sys.prefix) / "peer-agoragames-redis2"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One locust run: which user classes, how many, and what it answers."""
+
+    name: str
+    classes: tuple[str, ...]
+    users: int
+    what: str
+    servers: int = 0  # GameServer users exactly (0: locust's weights decide)
+    write_rate: float = 0.0  # updates/s the GameServer users aim at together (0: flat out)
+    big: bool = False  # on the board grown to --players (the others use --base-players)
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("write", ("GameServer",), 8, "maximum batch updates/s"),
+        Scenario(
+            "mixed", ("GameServer", "GameClient"), 24, "reads while writes run at a fixed rate",
+            servers=8, write_rate=50_000,
+        ),
+        Scenario("single", ("SinglePoster",), 32, "single-score posts only, back to back"),
+        Scenario(
+            "big", ("GameServer", "GameClient"), 24, "the mixed run on the full-size board",
+            servers=8, write_rate=50_000, big=True,
+        ),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LocustPlan(Plan):
+    """Players `player-<n>` for n in [first, players), region n mod R, as locustfile.player.
+
+    memory.Plan numbers its ids from 1,000,000 and puts blocks of consecutive ids in one
+    region; locust's users pick `player-<n>` in region n mod R, so the preload has to write
+    exactly those, still as chunks of one region for Store.write.
+    """
+
+    first: int = 0
+
+    @cached_property
+    def _chunks(self) -> list[tuple[str, range]]:
+        regions, out = self.regions, []
+        for r, region in enumerate(regions):
+            ids = range(self.first + (r - self.first) % len(regions), self.players, len(regions))
+            out += [(region, ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
+        return out
+
+    @property
+    def blocks(self) -> int:
+        return len(self._chunks)
+
+    def chunk(self, block: int, rng: Any) -> Chunk:
+        region, ids = self._chunks[block]
+        return region, [(f"player-{n}", rng.randrange(1, 1_000_000_000), None) for n in ids]
+
+
+async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -> float:
+    """Writes players [first, players) through the store; answers updates/s."""
+    store = Store.connect(redis_url, inflight * 2, 60.0)
+    try:
+        record = await store.load_board(BOARD)
+        if record is None:
+            raise RuntimeError(f"board {BOARD!r} does not exist (the server creates it)")
+        plan = LocustPlan(players, REGIONS, False, 7, first)
+        took = await load(store, record, plan, inflight)
+    finally:
+        await store.close()
+    return (players - first) / took
+
+
+def tree(pid: int) -> list[int]:
+    """A process and its descendants (server workers, locust --processes workers)."""
+    found = [pid]
+    for child in children(pid):
+        found += tree(child)
+    return found
+
+
+class CpuSampler:
+    """CPU seconds of locust, the server and Redis, sampled twice a second in a thread.
+
+    Each group is a root pid whose process tree is re-read at every sample, so forked
+    workers count. Locust spends its first second importing and encoding bodies, so CPU is
+    taken over the window its stats history covers (users running), from the nearest samples.
+    """
+
+    def __init__(self, roots: dict[str, int | None]) -> None:
+        self.roots = roots
+        self.samples: list[tuple[float, dict[str, float]]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def read(self) -> dict[str, float]:
+        now = {k: cpu_seconds(tree(pid)) for k, pid in self.roots.items() if pid is not None}
+        now["machine"] = busy_seconds()
+        return now
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.samples.append((time.time(), self.read()))
+            self.stop.wait(0.5)
+
+    def busy(self, start: float, end: float) -> dict[str, float | None]:
+        """% of one core per group between two unix times; `other` is the rest of the box."""
+        if len(self.samples) < 2:
+            return {}
+        a = min(self.samples, key=lambda s: abs(s[0] - start))
+        b = min(self.samples, key=lambda s: abs(s[0] - end))
+        span = b[0] - a[0]
+        if span <= 0:
+            return {}
+        out: dict[str, float | None] = {k: None for k in self.roots}
+        for k in b[1]:
+            out[k] = round(100 * (b[1][k] - a[1][k]) / span)
+        known = sum(v for k, v in out.items() if k != "machine" and v is not None)
+        out["other"] = max(0, (out.pop("machine") or 0) - known)
+        return out
+
+
+@dataclass
+class Endpoint:
+    name: str
+    requests: int
+    failures: int
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+
+
+@dataclass
+class Result:
+    """One scenario's figures, as printed and as written to the JSON."""
+
+    scenario: str
+    what: str
+    users: dict[str, int]
+    players: int
+    seconds: float
+    updates_per_s: float
+    endpoints: list[Endpoint]
+    cpu: dict[str, float | None]
+    used_memory: int
+    bytes_per_player: float
+    locust_exit: int
+    csv_prefix: str
+    notes: list[str] = field(default_factory=list)
+
+
+def read_stats(prefix: Path) -> tuple[list[Endpoint], float, float]:
+    """Endpoints from <prefix>_stats.csv, and the first/last time users ran (history CSV)."""
+    endpoints = []
+    with open(f"{prefix}_stats.csv") as f:
+        for row in csv.DictReader(f):
+            endpoints.append(
+                Endpoint(
+                    row["Name"], int(row["Request Count"]), int(row["Failure Count"]),
+                    round(float(row["Requests/s"]), 1), float(row["50%"]), float(row["95%"]),
+                    float(row["99%"]),
+                )
+            )  # fmt: skip
+    with open(f"{prefix}_stats_history.csv") as f:
+        stamps = [
+            int(row["Timestamp"])
+            for row in csv.DictReader(f)
+            if row["Name"] == "Aggregated" and int(row["User Count"]) > 0
+        ]
+    return endpoints, float(min(stamps, default=0)), float(max(stamps, default=0))
+
+
+def updates_per_s(endpoints: Sequence[Endpoint], batch: int) -> float:
+    """Accepted updates/s: batch posts/s x batch size + single posts/s (failures left out)."""
+    per = {"POST /scores/batch": batch, "POST /scores": 1}
+    total = 0.0
+    for e in endpoints:
+        if e.name in per and e.requests:
+            total += e.rps * (e.requests - e.failures) / e.requests * per[e.name]
+    return round(total)
+
+
+def run_locust(
+    s: Scenario, args: argparse.Namespace, players: int, prefix: Path, pids: dict[str, int | None]
+) -> Result:
+    """Runs one scenario headless and reads its CSVs back."""
+    env = dict(
+        os.environ,
+        LEADERBOARD_BENCH_PLAYERS=str(players),
+        LEADERBOARD_BENCH_BATCH=str(args.batch),
+        LEADERBOARD_BENCH_SINGLE_WEIGHT="1",
+    )
+    users = {c: 0 for c in s.classes}
+    if s.servers:
+        env["LEADERBOARD_BENCH_SERVERS"] = str(s.servers)
+        users["GameServer"] = s.servers
+        users["GameClient"] = s.users - s.servers
+    else:
+        users[s.classes[0]] = s.users
+    if s.write_rate:
+        env["LEADERBOARD_BENCH_BATCH_RATE"] = str(s.write_rate / args.batch / s.servers)
+    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
+    cmd += ["--host", args.service_url, "-u", str(s.users), "-r", str(s.users)]
+    cmd += ["-t", f"{args.seconds}s", "--csv", str(prefix), "--csv-full-history"]
+    cmd += ["--only-summary", "--stop-timeout", "5"]
+    if args.locust_processes:
+        cmd += ["--processes", str(args.locust_processes)]
+    cmd += list(s.classes)
+    log = prefix.with_name(prefix.name + "_locust.log")
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = CpuSampler({**pids, "locust": proc.pid})
+        sampler.thread.start()
+        proc.wait()
+        sampler.stop.set()
+        sampler.thread.join()
+    endpoints, start, end = read_stats(prefix)
+    info = redis.Redis.from_url(args.redis_url).info("memory")
+    used = int(info["used_memory"])
+    result = Result(
+        s.name, s.what, users, players, args.seconds, updates_per_s(endpoints, args.batch),
+        endpoints, sampler.busy(start, end), used, round(used / players, 1), proc.returncode,
+        str(prefix.relative_to(HERE.parent)),
+    )  # fmt: skip
+    if proc.returncode not in (0, 1):  # 1: some requests failed, which the table shows
+        result.notes.append(f"locust exited {proc.returncode}: see {log}")
+    result.notes += limits(result.cpu)
+    return result
+
+
+def limits(cpu: dict[str, float | None]) -> list[str]:
+    """What the CPU split says about the figure (% of one core; the box has os.cpu_count()).
+
+    Locust, the server and Redis share the cores: when they fill the box, whoever takes
+    the most besides the server is what a second machine would free; one Redis process can
+    never pass 100 %; and anything else using the box makes the run worth repeating.
+    """
+    notes = []
+    box = 100 * (os.cpu_count() or 1)
+    used = {k: v or 0 for k, v in cpu.items()}
+    if used.get("other", 0) > 20:
+        notes.append(f"the box was shared (other {used['other']}%): repeat this run")
+    if sum(used.values()) >= 0.85 * box:
+        notes.append(f"the {box}% box is full")
+        if used.get("locust", 0) >= 0.8 * used.get("server", 0):
+            notes.append("locust is a bottleneck: it burns about as much CPU as the server")
+    if used.get("redis", 0) >= 90:
+        notes.append("Redis is at its one core")
+    return notes
+
+
+def print_result(r: Result) -> None:
+    users = ", ".join(f"{n} {c}" for c, n in r.users.items())
+    print(f"\n== {r.scenario}: {r.what} ({users}; {r.players:,} players, {r.seconds:g} s)")
+    head = f"  {'endpoint':<28} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'fail':>6}"
+    print(head)
+    for e in r.endpoints:
+        print(f"  {e.name:<28} {e.rps:>9,.1f} {e.p50:>7g} {e.p95:>7g} {e.p99:>7g} {e.failures:>6}")
+    cpu = ", ".join(f"{k} {v}%" for k, v in r.cpu.items() if v is not None)
+    print(f"  updates/s {r.updates_per_s:,.0f}; CPU (% of one core; 200 = both): {cpu}")
+    print(f"  Redis used_memory {r.used_memory:,} B = {r.bytes_per_player} B/player")
+    for note in r.notes:
+        print(f"  note: {note}")
+
+
+def ceiling(redis_url: str, requests: int) -> dict[str, Any]:
+    """redis-benchmark pipelined ZADD on the same Redis: what one Redis core can do."""
+    url = urlparse(redis_url)
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return {"ok": False, "error": "redis-benchmark is not on PATH"}
+    cmd = [binary, "-h", url.hostname or "127.0.0.1", "-p", str(url.port or 6379), "-P", "64"]
+    cmd += ["-n", str(requests), "-r", "10000000", "-q"]
+    cmd += ["zadd", "lb:bench", "__rand_int__", "member:__rand_int__"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
+    redis.Redis.from_url(redis_url).delete("lb:bench")
+    found = re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))
+    if not found:
+        return {"ok": False, "error": out[-500:], "command": " ".join(cmd)}
+    return {"ok": True, "zadd_per_s": float(found[-1]), "command": " ".join(cmd)}
+
+
+def peer(redis_url: str, seconds: float) -> dict[str, Any]:
+    """The agoragames library in a subprocess, from its own directory (see peer.py)."""
+    if not (PEER_DIR / "redis" / "__init__.py").exists():
+        # Its own directory with the redis-py it was written for; not into site-packages,
+        # where its `leaderboard` package would shadow the service's own.
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target"]
+        cmd = [*pip, str(PEER_DIR), PEER, PEER_REDIS]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            return {"ok": False, "error": f"pip install {PEER}: {done.stderr[-500:]}"}
+    env = dict(os.environ, PYTHONPATH=str(PEER_DIR))
+    cmd = [sys.executable, str(HERE / "peer.py"), redis_url, str(seconds)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    redis.Redis.from_url(redis_url).delete("lb:peer-agoragames", "lb:peer-agoragames:member_data")
+    try:
+        return {"library": PEER, **json.loads(done.stdout.strip().splitlines()[-1])}
+    except (IndexError, ValueError):
+        return {"library": PEER, "ok": False, "error": done.stderr[-500:]}
+
+
+def ratios(results: Sequence[Result], ceil: dict[str, Any], peer_: dict[str, Any]) -> list[str]:
+    """Each scenario's updates/s as a share of the ZADD ceiling and a multiple of the peer."""
+    lines = []
+    for r in results:
+        if not r.updates_per_s:
+            continue
+        parts = [f"{r.scenario}: {r.updates_per_s:,.0f} updates/s"]
+        if ceil.get("ok"):
+            parts.append(f"{100 * r.updates_per_s / ceil['zadd_per_s']:.0f}% of the ZADD ceiling")
+        if peer_.get("ok"):
+            parts.append(f"{r.updates_per_s / peer_['calls_per_s']:.1f}x the peer")
+        lines.append(", ".join(parts))
+    if ceil.get("ok"):
+        lines.append(f"ceiling: {ceil['zadd_per_s']:,.0f} ZADD/s ({ceil['command']})")
+    else:
+        lines.append(f"ceiling not measured: {ceil.get('error')}")
+    if peer_.get("ok"):
+        lines.append(f"peer: {peer_['calls_per_s']:,.0f} rank_member calls/s ({PEER})")
+    else:
+        lines.append(f"peer {PEER} failed, no figure: {peer_.get('error')}")
+    return lines
+
+
+def redis_pid(redis_url: str) -> int | None:
+    """The Redis process when it runs on this machine (INFO process_id), for its CPU."""
+    if urlparse(redis_url).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    return int(redis.Redis.from_url(redis_url).info("server")["process_id"])
+
+
+def wait_ready(base: str, server: Server | None, timeout: float = 60.0) -> None:
+    """Until /readyz answers 200 (the server checks Redis and creates `default` first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server is not None and not server.alive():
+            raise RuntimeError(f"the server exited at start:\n{server.tail()}")
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the service did not get ready")
+        time.sleep(0.1)
+
+
+@contextmanager
+def stack(args: argparse.Namespace) -> Iterator[dict[str, int | None]]:
+    """Our own Redis and server unless URLs were given; yields the root pids to meter.
+
+    Both are stopped (server by SIGTERM, Redis by PID) before their directory goes away.
+    """
+    with tempfile.TemporaryDirectory(prefix="lb-bench-") as tmp, ExitStack() as stop:
+        if not args.redis_url:
+            own = RedisProcess(Path(tmp) / "redis").start()
+            stop.callback(own.stop)
+            args.redis_url = own.url
+        server = None
+        if not args.service_url:
+            server = Server(args.redis_url, args.workers, Path(tmp) / "server.log").start()
+            stop.callback(server.stop)
+            args.service_url = server.base
+        wait_ready(args.service_url, server)
+        assert server is None or server.process is not None
+        yield {"redis": redis_pid(args.redis_url), "server": server and server.process.pid}
+        if server is not None and ("Traceback" in server.log.read_text(errors="replace")):
+            print("the server logged errors; its log ends:\n" + server.tail(30))
+
+
+def machine() -> dict[str, Any]:
+    """What the figures depend on besides the code: cores, versions, and the commit."""
+
+    def out(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=HERE).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "cpus": os.cpu_count(), "python": sys.version.split()[0], "redis_py": redis.__version__,
+        "redis_server": out(["redis-server", "--version"]),
+        "commit": out(["git", "rev-parse", "--short", "HEAD"]),
+        "dirty": bool(out(["git", "status", "--porcelain", "--untracked-files=no"])),
+    }  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    RESULTS.mkdir(exist_ok=True)
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    results: list[Result] = []
+    loads: list[dict[str, Any]] = []
+    with stack(args) as pids:
+        print(f"service {args.service_url} ({args.workers} worker(s)), redis {args.redis_url}")
+        loaded = 0
+        for name in names:
+            s = SCENARIOS[name]
+            want = args.players if s.big else min(args.base_players, args.players)
+            if want > loaded:
+                rate = asyncio.run(preload(args.redis_url, loaded, want))
+                print(f"preloaded players {loaded:,}..{want - 1:,} via Store.write: "
+                      f"{rate:,.0f} updates/s")  # fmt: skip
+                loads.append({"first": loaded, "players": want, "updates_per_s": round(rate)})
+                loaded = want
+            prefix = RESULTS / f"{stamp}-{name}"
+            result = run_locust(s, args, loaded, prefix, pids)
+            print_result(result)
+            results.append(result)
+        ceil = ceiling(args.redis_url, args.benchmark_requests) if args.ceilings else {}
+        peer_ = peer(args.redis_url, args.peer_seconds) if args.ceilings else {}
+    print()
+    lines = ratios(results, ceil, peer_) if args.ceilings else []
+    for line in lines:
+        print(line)
+    report = {
+        "started": stamp, "machine": machine(), "workers": args.workers,
+        "seconds": args.seconds, "batch": args.batch, "locust_processes": args.locust_processes,
+        "preload": loads, "scenarios": [asdict(r) for r in results],
+        "ceiling": ceil, "peer": peer_, "ratios": lines,
+    }  # fmt: skip
+    out = RESULTS / f"{stamp}.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out.relative_to(HERE.parent)} (locust CSVs: {stamp}-<scenario>_*.csv)")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests", description=__doc__.split("\n")[0])
+    parser.add_argument("--players", type=int, default=1_000_000, help="board size of `big`")
+    parser.add_argument(
+        "--base-players", type=int, default=100_000,
+        help="board size of write, mixed and single (100000; at most --players)",
+    )  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2, help="server processes (2)")
+    parser.add_argument("--seconds", type=int, default=30, help="length of each scenario (30)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="write,mixed,single,big")
+    parser.add_argument("--batch", type=int, default=1000, help="updates per batch post (1000)")
+    parser.add_argument("--redis-url", help="use this Redis instead of starting one")
+    parser.add_argument("--service-url", help="use this service (needs --redis-url)")
+    parser.add_argument(
+        "--locust-processes", type=int, default=2, help="locust --processes (2; 0: not passed)"
+    )
+    parser.add_argument("--no-ceilings", dest="ceilings", action="store_false",
+                        help="skip redis-benchmark and the peer library")  # fmt: skip
+    parser.add_argument("--benchmark-requests", type=int, default=1_000_000)
+    parser.add_argument("--peer-seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s) {','.join(sorted(unknown))}")
+    if args.service_url and not args.redis_url:
+        parser.error("--service-url needs --redis-url (the preload writes through the store)")
+    run(args)
