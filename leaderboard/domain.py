@@ -92,7 +92,7 @@ class RegionSlice:
 
     ``start`` is the list position of the first entry, ``better`` the number of the
     region's players strictly better than the first entry (or than the player whose
-    window this is, when there are no entries), ``position`` where that player stands.
+    window this is, when there are no entries).
     """
 
     region: str
@@ -100,7 +100,6 @@ class RegionSlice:
     better: int
     total: int
     entries: list[tuple[str, int, str | None]]
-    position: int = 0
 
 
 @dataclass(frozen=True)

@@ -345,11 +345,11 @@ class Store:
             return None
         out, i = [], 0
         for region in regions:
-            start, position, better, count = (int(x) for x in res[i : i + 4])
-            flat = res[i + 4 : i + 4 + 3 * count]
-            i += 4 + 3 * count
+            start, better, count = (int(x) for x in res[i : i + 3])
+            flat = res[i + 3 : i + 3 + 3 * count]
+            i += 3 + 3 * count
             entries = self._entries(flat, record.config.sign)
-            out.append(RegionSlice(region, start, better, 0, entries, position))
+            out.append(RegionSlice(region, start, better, 0, entries))
         return out
 
     @translated

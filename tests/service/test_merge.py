@@ -68,7 +68,7 @@ def test_window_is_the_neighbourhood_in_the_whole_sorted_list(board, sign, radiu
         cut = region_slice(board, sign, region, start, position + here + radius - 1)
         if not cut.entries:
             better = sum(1 for _, s in rows if sign * s < key[0])
-            cut = RegionSlice(region, start, better, cut.total, [], position)
+            cut = RegionSlice(region, start, better, cut.total, [])
         slices.append(cut)
     whole = ordered(board, sign)
     i = whole.index((pid, board[pid][1]))

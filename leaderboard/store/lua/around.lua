@@ -2,9 +2,10 @@
 -- KEYS[1] the board's first region meta hash, KEYS[2..] the zsets of the scope's regions
 -- ARGV[1] expected board version, ARGV[2] player id, ARGV[3] radius
 -- Answers {} when the player is in none of these zsets, else per zset in KEYS order:
--- start, position, better, count, then count triples (id, score, name), where position
--- is where the player stands or would stand in that zset and better counts the entries
--- strictly better than the first one returned (or than the player when none is).
+-- start, better, count, then count triples (id, score, name): the window starts at list
+-- position `start` (radius before where the player stands or would stand) and better
+-- counts the entries strictly better than the first one returned (or than the player
+-- when none is).
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
@@ -39,7 +40,6 @@ for j = 2, #KEYS do
   local better
   if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
   out[#out + 1] = start
-  out[#out + 1] = pos
   out[#out + 1] = better
   out[#out + 1] = #items / 3
   for i = 1, #items do out[#out + 1] = items[i] end
