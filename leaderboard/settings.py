@@ -14,7 +14,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("DATA_DIR", "./.leaderboard-data", "where the embedded Redis keeps its AOF files"),
     ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
     ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
-    ("BATCH_CHUNK", "100", "updates per Lua call: bounds how long one call blocks Redis"),
+    ("BATCH_CHUNK", "50", "updates per Lua call: bounds how long one call blocks Redis"),
     ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
     ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
     ("SSE_HEARTBEAT", "15", "seconds between heartbeat comments on an idle event stream"),
@@ -34,7 +34,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("./.leaderboard-data"))
     redis_pool_size: int = 64
     redis_timeout: float = 2.0
-    batch_chunk: int = 100
+    batch_chunk: int = 50
     activity_buckets: int = 32768
     events_maxlen: int = 100_000
     sse_heartbeat: float = 15.0

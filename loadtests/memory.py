@@ -30,7 +30,7 @@ from loadtests._support import cpu_seconds
 from tests.redis_process import RedisProcess
 
 BOARD = "mem"
-CHUNK = 100  # updates per script call, the service's default LEADERBOARD_BATCH_CHUNK
+CHUNK = 100  # updates per script call (the service default is LEADERBOARD_BATCH_CHUNK=50)
 CHUNKS_PER_CALL = 50  # script calls pipelined in one store.write round trip
 FIRST_ID = 1_000_000  # ids player-1000000, player-1000001, ...: 7 digits up to 9M players
 Chunk = tuple[str, list[tuple[str, int, str | None]]]  # region, (player, score, name)...
