@@ -81,13 +81,13 @@ class Boards:
         return [r.config.public() for r in await self.store.load_all_boards()]
 
     async def delete(self, board: str) -> None:
-        self._cache.pop(board, None)
         try:
             record = await self.record(board, fresh=True)
         except BoardNotFound:
             if await self.store.finish_delete(board):  # an earlier DELETE was cut short
                 return
             raise
+        self._cache.pop(board, None)
         await self.store.delete_board(record)
 
     async def ensure(self, config: BoardConfig) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leaderboard.domain import MAX_SCORE, Mode, Update
-from leaderboard.errors import InvalidRequest, ScoreOutOfRange, UnknownRegion
+from leaderboard.errors import InvalidRequest, ScoreOutOfRange, StaleBoard, UnknownRegion
 from leaderboard.service.boards import Boards
 from leaderboard.service.chunks import now_ms, plan_chunks
 from leaderboard.service.coalesce import Coalescer
@@ -70,6 +70,10 @@ class Scores:
             nonlocal done
             check_regions(record, updates)
             if done == 0 and len(chunks) > 1 and record.config.mode is Mode.INCR:
+                # Raw reads, no script to notice a stale config: check it first.
+                fresh = await self.boards.record(board, fresh=True)
+                if fresh.version != record.version:
+                    raise StaleBoard("board changed")
                 ids = list(dict.fromkeys(u.player_id for u in updates))
                 check_incr_range(updates, await self.store.scores_of(record, ids))
             results = await self.store.write(record, chunks[done:], now_ms(), False)

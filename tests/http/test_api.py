@@ -99,3 +99,14 @@ async def test_delete_player_removes_it_everywhere(client) -> None:
     player = await (await client.get("/v1/boards/default/players/gone")).json()
     assert "name" not in player
     assert player["score"] == 1
+
+
+async def test_a_deleted_incr_board_is_404_for_a_batch(client) -> None:
+    put = await client.put("/v1/boards/inc", json={"regions": ["na"], "mode": "incr"})
+    assert put.status == 201
+    assert (await client.delete("/v1/boards/inc")).status == 204
+    updates = [{"player_id": "A", "region": "na", "score": 1}] * 150  # several chunks
+    updates.append({"player_id": "A", "region": "na", "score": 2**53 - 1})  # would overflow
+    response = await client.post("/v1/boards/inc/scores/batch", json={"updates": updates})
+    assert response.status == 404
+    assert (await response.json())["error"]["code"] == "board_not_found"
