@@ -15,6 +15,7 @@ from leaderboard.errors import (
     RedisUnavailable,
     ScoreOutOfRange,
     StaleBoard,
+    UnknownRegion,
 )
 from leaderboard.service.boards import RETRIES, Boards
 from leaderboard.service.chunks import chunk_items, now_ms, plan
@@ -68,6 +69,10 @@ class Coalescer:
         todo = list(range(len(pending.updates)))
         record = await self.boards.record(board)
         for _ in range(RETRIES + 1):
+            gone = [i for i in todo if pending.updates[i].region not in record.config.regions]
+            for i in gone:  # the region was removed since the post was checked
+                fail(pending.futures[i], UnknownRegion(f"{pending.updates[i].region!r} is gone"))
+            todo = [i for i in todo if i not in gone]
             if not todo:
                 return
             updates = [pending.updates[i] for i in todo]

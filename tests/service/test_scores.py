@@ -74,6 +74,8 @@ async def test_another_process_removing_a_region_is_not_a_missing_board(
     assert (await service.views.top("two", "global", 0, 10))["total"] == 1  # caches the config
     other = Service.build(store, settings)
     await other.boards.put(BoardConfig("two", ("eu",)))
+    with pytest.raises(UnknownRegion):  # the cached config still lists na
+        await service.scores.submit("two", Update("b", "na", 1))
     assert (await service.views.top("two", "global", 0, 10))["total"] == 1
     assert (await service.views.player("two", "a"))["rank"]["global"] == 1
     assert (await service.views.around("two", "a", "global", 3))["entries"][0]["player_id"] == "a"
