@@ -44,6 +44,7 @@ class Plan:
     regions: tuple[str, ...]
     names: bool
     seed: int
+    offset: int = 0  # ids start at FIRST_ID + offset
 
     @property
     def blocks(self) -> int:
@@ -53,20 +54,23 @@ class Plan:
         region = self.regions[block % len(self.regions)]
         start = block * CHUNK
         items = []
-        for i in range(FIRST_ID + start, FIRST_ID + min(start + CHUNK, self.players)):
+        first = FIRST_ID + self.offset
+        for i in range(first + start, first + min(start + CHUNK, self.players)):
             name = f"Player {i}" if self.names else None
             items.append((f"player-{i}", rng.randrange(1, 1_000_000_000), name))
         return region, items
 
 
-async def load(store: Store, record: BoardRecord, plan: Plan, inflight: int) -> float:
-    """Writes every player once; answers the seconds it took.
+async def load(
+    store: Store, record: BoardRecord, plan: Plan, inflight: int, now_ms: int | None = None
+) -> float:
+    """Writes every player once, active at ``now_ms`` (default now); answers the seconds.
 
     ``inflight`` writers share one block counter, so that while Redis runs one
     pipeline the client encodes the next (the client is Python, Redis one thread).
     """
     next_block = 0
-    now_ms = int(time.time() * 1000)
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
 
     async def writer(seed: int) -> None:
         nonlocal next_block

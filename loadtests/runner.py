@@ -119,7 +119,7 @@ async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -
         record = await store.load_board(BOARD)
         if record is None:
             raise RuntimeError(f"board {BOARD!r} does not exist (the server creates it)")
-        plan = LocustPlan(players, REGIONS, False, 7, first)
+        plan = LocustPlan(players, REGIONS, False, 7, first=first)
         took = await load(store, record, plan, inflight)
     finally:
         await store.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -19,36 +18,18 @@ from leaderboard.domain import BoardConfig
 from leaderboard.service import Service
 from leaderboard.settings import Settings
 from leaderboard.store import BoardRecord, Store
+from loadtests.memory import Plan, load
 from tests.redis_process import RedisProcess
 
 REGIONS = ("na", "eu", "apac")
-CHUNK = 100
-CHUNKS_PER_CALL = 50
 
 
-async def load(
-    store: Store, record: BoardRecord, ids: range, now_ms: int, rng: random.Random
-) -> float:
-    """Writes one update per id in chunks of 100 per region, 50 chunks per round trip."""
-    started = time.perf_counter()
-    chunks = []
-    for start in range(ids.start, ids.stop, CHUNK):
-        region = REGIONS[(start // CHUNK) % len(REGIONS)]
-        items = [
-            (f"player-{i}", rng.randrange(10**9), None)
-            for i in range(start, min(start + CHUNK, ids.stop))
-        ]
-        chunks.append((region, items))
-        if len(chunks) == CHUNKS_PER_CALL:
-            await store.write(record, chunks, now_ms, False)
-            chunks = []
-    if chunks:
-        await store.write(record, chunks, now_ms, False)
-    return len(ids) / (time.perf_counter() - started)
+async def rate(store: Store, record: BoardRecord, plan: Plan, now_ms: int) -> float:
+    """Updates/s of writing the plan's players once, one pipeline in flight."""
+    return plan.players / await load(store, record, plan, 1, now_ms)
 
 
 async def run(players: int) -> None:
-    rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisProcess(Path(tmp)).start()
         try:
@@ -56,27 +37,29 @@ async def run(players: int) -> None:
             store = Store.connect(server.url, 8, 30.0)
             service = Service.build(store, settings)
             now = int(time.time() * 1000)
-            first = 1_000_000
+            everyone = Plan(players, REGIONS, False, seed=7)
 
             await service.boards.put(BoardConfig("mem", REGIONS))
             record = await service.boards.record("mem")
-            rate = await load(store, record, range(first, first + players), now, rng)
-            print(f"load {players:,} new players: {rate:,.0f} updates/s")
+            loaded = await rate(store, record, everyone, now)
+            print(f"load {players:,} new players: {loaded:,.0f} updates/s")
 
             # Steady-state updates of existing players, events on vs off, same run.
             for top in (100, 0):
                 await service.boards.put(BoardConfig("mem", REGIONS, top_events=top))
                 record = await service.boards.record("mem")
-                rate = await load(store, record, range(first, first + players // 2), now, rng)
-                print(f"update {players // 2:,} players, top_events={top}: {rate:,.0f} updates/s")
+                half = Plan(players // 2, REGIONS, False, seed=8 + top)
+                updates = await rate(store, record, half, now)
+                print(
+                    f"update {players // 2:,} players, top_events={top}: {updates:,.0f} updates/s"
+                )
             await service.boards.delete("mem")
 
             # Cleanup: half of the players stale.
             await service.boards.put(BoardConfig("clean", REGIONS, inactive_after_days=1))
             record = await service.boards.record("clean")
-            await load(store, record, range(first, first + players), now - 10 * 86_400_000, rng)
-            fresh = range(first + players, first + 2 * players)
-            await load(store, record, fresh, now, rng)
+            await load(store, record, everyone, 1, now - 10 * 86_400_000)
+            await load(store, record, Plan(players, REGIONS, False, 9, offset=players), 1, now)
             started = time.perf_counter()
             report = await service.cleanup.run("clean")
             took = time.perf_counter() - started
