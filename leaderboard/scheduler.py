@@ -44,7 +44,11 @@ async def run_cleanup(
     settings: Settings, board: str | None, older_than: int | None, every: int | None
 ) -> int:
     store = Store.connect(
-        settings.redis_url, 4, max(settings.redis_timeout, 10.0), settings.events_maxlen
+        settings.redis_url,
+        4,
+        max(settings.redis_timeout, 10.0),
+        settings.events_maxlen,
+        cluster=settings.redis_cluster,
     )
     service = Service.build(store, settings)
     stop = asyncio.Event()

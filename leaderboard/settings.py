@@ -10,6 +10,7 @@ from pathlib import Path
 # Each entry: variable suffix, default, help text. The CLI prints this table in --help.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_URL", "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"),
+    ("REDIS_CLUSTER", "0", "1: LEADERBOARD_REDIS_URL names a seed node of a Redis Cluster"),
     ("DEFAULT_REGIONS", "na,eu,apac", "regions of the `default` board created at start-up"),
     ("DATA_DIR", "./.leaderboard-data", "where the embedded Redis keeps its AOF files"),
     ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
@@ -30,6 +31,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = ""
+    redis_cluster: bool = False
     default_regions: tuple[str, ...] = ("na", "eu", "apac")
     data_dir: Path = field(default_factory=lambda: Path("./.leaderboard-data"))
     redis_pool_size: int = 64
@@ -48,6 +50,7 @@ class Settings:
         try:
             settings = cls(
                 redis_url=raw["REDIS_URL"].strip(),
+                redis_cluster=_flag(raw["REDIS_CLUSTER"]),
                 default_regions=tuple(
                     r.strip() for r in raw["DEFAULT_REGIONS"].split(",") if r.strip()
                 ),
@@ -69,6 +72,8 @@ class Settings:
     def check(self) -> None:
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("LEADERBOARD_REDIS_URL must start redis://, rediss:// or unix://")
+        if self.redis_cluster and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("LEADERBOARD_REDIS_CLUSTER=1 needs a redis:// or rediss:// URL")
         if not self.default_regions:
             raise SettingsError("LEADERBOARD_DEFAULT_REGIONS must name at least one region")
         b = self.activity_buckets
@@ -78,3 +83,12 @@ class Settings:
             raise SettingsError("LEADERBOARD_BATCH_CHUNK must be within 1..5000")
         if self.redis_pool_size < 1 or self.redis_timeout <= 0:
             raise SettingsError("LEADERBOARD_REDIS_POOL_SIZE and _TIMEOUT must be positive")
+
+
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")

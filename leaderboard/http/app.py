@@ -44,6 +44,7 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.redis_pool_size,
         settings.redis_timeout,
         settings.events_maxlen,
+        cluster=settings.redis_cluster,
     )
     service = Service.build(store, settings)
     app[SERVICE] = service

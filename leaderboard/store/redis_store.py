@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -107,20 +108,31 @@ def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
 
 
 class Store:
-    def __init__(self, client: aioredis.Redis, events_cap: int = 100_000) -> None:
+    def __init__(self, client: aioredis.Redis | RedisCluster, events_cap: int = 100_000) -> None:
         self.redis = client
         self.scripts = Scripts()
         self.events_cap = events_cap
 
     @classmethod
-    def connect(cls, url: str, pool_size: int, timeout: float, events_cap: int = 100_000) -> Store:
+    def connect(
+        cls,
+        url: str,
+        pool_size: int,
+        timeout: float,
+        events_cap: int = 100_000,
+        cluster: bool = False,
+    ) -> Store:
+        """A standalone Redis behind a blocking pool, or a Redis Cluster seeded from ``url``."""
+        common: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "decode_responses": True,
+        }
+        if cluster:
+            client = RedisCluster.from_url(url, max_connections=pool_size, **common)
+            return cls(client, events_cap)
         pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=pool_size,
-            timeout=timeout,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            decode_responses=True,
+            url, max_connections=pool_size, timeout=timeout, **common
         )
         return cls(aioredis.Redis.from_pool(pool), events_cap)
 
