@@ -27,7 +27,7 @@ class Views:
                 ranges = [(r, 0, offset + limit - 1) for r in regions]
             else:
                 ranges = [(scope, offset, offset + limit - 1)]
-            slices = await self.store.pages(record, ranges)
+            slices = await self.store.pages(record, ranges, moving=scope == GLOBAL)
             entries = merge.top_page(slices, record.config.sign, offset, limit)
             return {
                 "board": board,

@@ -10,11 +10,19 @@
 | lb:{B:R}:n:<n>                   | hash   | player -> display name                       |
 | lb:{B:R}:named                   | string | present once any player of R has a name      |
 | lb:{B:R}:ev                      | stream | top-N events of region R                     |
+| lb:{B:R}:out                     | hash   | player -> move record, while it leaves R     |
+| lb:{B:R}:in                      | hash   | player -> move token, once it arrived in R   |
+| lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
 | lb:{B}:z                         | zset   | global mirror: players inside their region's |
 |                                  |        | top N; its first N are the global top N      |
+| lb:{B}:top:<R>                   | zset   | the mirror's copy of region R's top N        |
+| lb:{B}:seq                       | hash   | region -> last top-N snapshot applied        |
 | lb:{B}:ev                        | stream | top-N events of the global scope             |
+| lb:{B}:locks                     | hash   | player -> lock of a write that may move it   |
 | lb:{B}:deleting                  | hash   | regions, buckets of a deletion under way     |
-| lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
+
+On Redis Cluster a slot is a hash tag: each region's keys live together (so regions
+spread over the masters), and the board's own keys together in another slot.
 """
 
 from __future__ import annotations
@@ -30,8 +38,34 @@ def region_base(board: str, region: str) -> str:
     return f"lb:{{{board}:{region}}}:"
 
 
+def board_base(board: str) -> str:
+    return f"lb:{{{board}}}:"
+
+
 def global_mirror(board: str) -> str:
-    return f"lb:{{{board}}}:z"
+    return board_base(board) + "z"
+
+
+def top_copy(board: str, region: str) -> str:
+    return board_base(board) + f"top:{region}"
+
+
+def sequences(board: str) -> str:
+    return board_base(board) + "seq"
+
+
+def player_locks(board: str) -> str:
+    return board_base(board) + "locks"
+
+
+def outs(board: str, region: str) -> str:
+    """Players on their way out of the region, to another one (see pull.lua)."""
+    return region_base(board, region) + "out"
+
+
+def ins(board: str, region: str) -> str:
+    """Players that arrived from another region, until their move is settled."""
+    return region_base(board, region) + "in"
 
 
 def cleanup_lock(board: str, region: str) -> str:
@@ -41,13 +75,13 @@ def cleanup_lock(board: str, region: str) -> str:
 
 def deleting(board: str) -> str:
     """Regions and bucket count of a deletion still under way."""
-    return f"lb:{{{board}}}:deleting"
+    return board_base(board) + "deleting"
 
 
 def stream(board: str, scope: str) -> str:
     """The event stream of a scope: a region's, or ``global``."""
     if scope == "global":
-        return f"lb:{{{board}}}:ev"
+        return board_base(board) + "ev"
     return region_base(board, scope) + "ev"
 
 
@@ -62,5 +96,11 @@ def meta(board: str, region: str) -> str:
 def region_keys(board: str, region: str, buckets: int) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    fixed = [base + "z", base + "m", base + "named", base + "ev", base + "cleanup-lock"]
+    fixed = [base + s for s in ("z", "m", "named", "ev", "out", "in", "cleanup-lock")]
     return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]
+
+
+def board_keys(board: str, regions: list[str]) -> list[str]:
+    """The board's own keys (one slot), but the config and the deletion marker."""
+    fixed = [global_mirror(board), stream(board, "global"), sequences(board), player_locks(board)]
+    return fixed + [top_copy(board, r) for r in regions]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from leaderboard.errors import (
 )
 from leaderboard.store import keys
 from leaderboard.store.scripts import Scripts
+from leaderboard.store.writes import Snapshots, Writes
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -89,9 +91,6 @@ class BoardRecord:
         board = self.config.board
         return [keys.zset(board, r) for r in (regions or self.config.regions)]
 
-    def first_meta(self) -> str:
-        return keys.meta(self.config.board, self.config.regions[0])
-
 
 def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
     if not raw:
@@ -108,10 +107,14 @@ def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
 
 
 class Store:
-    def __init__(self, client: aioredis.Redis | RedisCluster, events_cap: int = 100_000) -> None:
+    def __init__(
+        self, client: aioredis.Redis | RedisCluster, events_cap: int = 100_000, timeout: float = 2.0
+    ) -> None:
         self.redis = client
         self.scripts = Scripts()
         self.events_cap = events_cap
+        self.timeout = timeout
+        self.writes = Writes(self)
 
     @classmethod
     def connect(
@@ -130,11 +133,11 @@ class Store:
         }
         if cluster:
             client = RedisCluster.from_url(url, max_connections=pool_size, **common)
-            return cls(client, events_cap)
+            return cls(client, events_cap, timeout)
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=pool_size, timeout=timeout, **common
         )
-        return cls(aioredis.Redis.from_pool(pool), events_cap)
+        return cls(aioredis.Redis.from_pool(pool), events_cap, timeout)
 
     async def close(self) -> None:
         await self.redis.aclose()
@@ -184,6 +187,11 @@ class Store:
             raise script_error(exc) from None
 
     async def _load_scripts(self) -> None:
+        """On a cluster SCRIPT LOAD goes to every master (a promoted replica has none)."""
+        if isinstance(self.redis, RedisCluster):
+            for source in self.scripts.source.values():
+                await self.redis.script_load(source)
+            return
         pipe = self.redis.pipeline(transaction=False)
         for source in self.scripts.source.values():
             pipe.script_load(source)
@@ -209,16 +217,24 @@ class Store:
     async def put_board(
         self, config: BoardConfig, old: BoardRecord | None, buckets: int
     ) -> tuple[bool, int]:
-        """Writes the config; raises StaleBoard when it changed since ``old`` was read."""
+        """Writes the config, then each region's copy of it (other slots).
+
+        Raises StaleBoard when the config changed since ``old`` was read. Player counts
+        are read before the config changes: a write that slips into a region being
+        removed meanwhile is the one race this leaves (see the README).
+        """
+        board = config.board
         if old is None:
-            await self.finish_delete(config.board)
+            await self.finish_delete(board)
         old_regions = old.config.regions if old else ()
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
-        ks = [keys.config(config.board), keys.REGISTRY, keys.global_mirror(config.board)]
-        ks.append(keys.deleting(config.board))
+        pipe = self.redis.pipeline(transaction=False)
         for region in regions:
-            ks += [keys.meta(config.board, region), keys.zset(config.board, region)]
-        args = [
+            pipe.zcard(keys.zset(board, region))
+        counts = await pipe.execute()
+        ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
+        ks += [keys.sequences(board), *(keys.top_copy(board, r) for r in regions)]
+        args: list[Any] = [
             ",".join(old_regions),
             ",".join(config.regions),
             config.order.value,
@@ -226,10 +242,42 @@ class Store:
             config.inactive_after_days,
             config.top_events,
             buckets,
-            config.board,
         ]
-        created, version = await self._eval_one("put_board", ks, args)
+        for region, count in zip(regions, counts, strict=True):
+            args += (region, count)
+        created, version, stored_buckets, rebuild = await self._eval_one("put_board", ks, args)
+        await self.redis.sadd(keys.REGISTRY, board)
+        record = BoardRecord(config, int(version), int(stored_buckets))
+        calls = []
+        for region in regions:
+            stays = region in config.regions
+            fields = [version, config.mode.value, stored_buckets, config.top_events]
+            fields += [config.sign, int(stays)]
+            calls.append(
+                ("region_meta", [keys.meta(board, region), keys.zset(board, region)], fields)
+            )
+        await self._raising(calls)
+        if int(rebuild):
+            await self.resync(record)
         return bool(created), int(version)
+
+    async def resync(self, record: BoardRecord) -> None:
+        """Rebuilds the global mirror from every region's top N."""
+        board, snapshots = record.config.board, Snapshots()
+        calls = [
+            ("snapshot", [keys.meta(board, r), keys.zset(board, r)], [record.version])
+            for r in record.config.regions
+        ]
+        for region, reply in zip(record.config.regions, await self._raising(calls), strict=True):
+            snapshots.add(region, reply)
+        await self.writes.sync(record, snapshots, int(time.time() * 1000))
+
+    async def _raising(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+        replies = await self._eval(calls)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
 
     @translated
     async def delete_board(self, record: BoardRecord) -> None:
@@ -239,15 +287,16 @@ class Store:
         are gone, so a deletion cut short (Redis down) is finished before the board id is
         used again, and never leaves old players for a new board of the same name.
         """
-        board = record.config.board
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(
+        board, regions = record.config.board, record.config.regions
+        await self.redis.hset(
             keys.deleting(board),
-            mapping={"regions": ",".join(record.config.regions), "buckets": record.buckets},
+            mapping={"regions": ",".join(regions), "buckets": record.buckets},
         )
-        pipe.delete(keys.config(board), *(keys.meta(board, r) for r in record.config.regions))
-        pipe.delete(keys.global_mirror(board), keys.stream(board, "global"))
+        await self.redis.delete(keys.config(board), *keys.board_keys(board, list(regions)))
+        pipe = self.redis.pipeline(transaction=False)
         pipe.srem(keys.REGISTRY, board)
+        for region in regions:
+            pipe.delete(keys.meta(board, region))
         await pipe.execute()
         await self.finish_delete(board)
 
@@ -257,15 +306,15 @@ class Store:
         marker = await self.redis.hgetall(keys.deleting(board))
         if not marker:
             return False
-        buckets = int(marker["buckets"])
-        every = [
-            k for r in marker["regions"].split(",") for k in keys.region_keys(board, r, buckets)
-        ]
+        buckets, regions = int(marker["buckets"]), marker["regions"].split(",")
         pipe = self.redis.pipeline(transaction=False)
-        for i in range(0, len(every), UNLINK_CHUNK):
-            pipe.unlink(*every[i : i + UNLINK_CHUNK])
-        pipe.delete(keys.deleting(board))
+        for region in regions:  # one slot per region: multi-key UNLINK stays in it
+            every = keys.region_keys(board, region, buckets)
+            for i in range(0, len(every), UNLINK_CHUNK):
+                pipe.unlink(*every[i : i + UNLINK_CHUNK])
+        pipe.unlink(*keys.board_keys(board, regions))
         await pipe.execute()
+        await self.redis.delete(keys.deleting(board))
         return True
 
     # Scores
@@ -278,91 +327,121 @@ class Store:
         now: int,
         ranks: bool,
     ) -> list[Any]:
-        """Applies chunks of (player, score, name) per region, pipelined, in order.
+        """Applies chunks of (player, score, name) per region, in order (see writes.py).
 
-        Each result is the script's answer or the exception that refused that chunk
-        (which then changed nothing).
+        Each result is the applied count, or with ``ranks`` (score, updated, better) per
+        update, or the exception that refused that chunk (which then changed nothing).
         """
-        sign = record.config.sign
-        calls = []
-        for region, items in chunks:
-            board = record.config.board
-            ks = [keys.meta(board, region), keys.zset(board, region), keys.global_mirror(board)]
-            ks += [keys.zset(board, r) for r in record.config.regions if r != region]
-            args: list[Any] = [record.version, now, 1 if ranks else 0, self.events_cap]
-            for pid, score, name in items:
-                args += (pid, sign * score, name or "")
-            calls.append(("write", ks, args))
-        results = await self._eval(calls)
-        if ranks:
-            for i, res in enumerate(results):
-                if not isinstance(res, Exception):
-                    results[i] = [
-                        (sign * int(res[j]), bool(res[j + 1]), int(res[j + 2]))
-                        for j in range(0, len(res), 3)
-                    ]
-        return results
+        return await self.writes.write(record, chunks, now, ranks)
 
     # Reads
 
     def _entries(self, flat: list[Any], sign: int) -> list[tuple[str, int, str | None]]:
         return [(flat[i], sign * int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
 
+    def _calls(
+        self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
+    ) -> list[tuple[str, list[str], list[Any]]]:
+        """One call per region of a read script taking (meta, zset, outs, ins)."""
+        board = record.config.board
+        return [
+            (
+                name,
+                [keys.meta(board, r), keys.zset(board, r), keys.outs(board, r), keys.ins(board, r)],
+                [record.version, *args],
+            )
+            for r in regions
+        ]
+
     @translated
     async def pages(
-        self, record: BoardRecord, ranges: Sequence[tuple[str, int, int]]
+        self, record: BoardRecord, ranges: Sequence[tuple[str, int, int]], moving: bool = False
     ) -> list[RegionSlice]:
-        """Entries at list positions [start, stop] of each named region, one round trip."""
-        meta, board = record.first_meta(), record.config.board
+        """Entries at list positions [start, stop] of each named region, one round trip.
+
+        With ``moving`` (a global view), players between two regions come as extra
+        slices of their own, complete (see moving_slices).
+        """
+        board, sign = record.config.board, record.config.sign
         calls = [
-            ("page", [meta, keys.zset(board, region)], [record.version, start, stop])
-            for region, start, stop in ranges
+            (
+                "page",
+                [keys.meta(board, r), keys.zset(board, r), keys.outs(board, r), keys.ins(board, r)],
+                [record.version, start, stop, int(moving)],
+            )
+            for r, start, stop in ranges
         ]
-        out = []
-        for (region, start, _), res in zip(ranges, await self._eval(calls), strict=True):
-            if isinstance(res, Exception):
-                raise res
-            entries = self._entries(res[2:], record.config.sign)
-            out.append(RegionSlice(region, start, int(res[1]), int(res[0]), entries))
-        return out
+        out, records = [], []
+        for (region, start, _), res in zip(ranges, await self._raising(calls), strict=True):
+            total, better, items, outs, ins = res
+            out.append(
+                RegionSlice(region, start, int(better), int(total), self._entries(items, sign))
+            )
+            records.append((outs, ins))
+        return out + moving_slices(records, sign)
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
-        res = await self._eval_one(
-            "player", [record.first_meta(), *record.zsets()], [record.version, player_id]
-        )
-        if not res:
+        """Two round trips: where the player is and its score, then the counts elsewhere."""
+        regions, sign = record.config.regions, record.config.sign
+        replies = await self._raising(self._calls("player", record, regions, [player_id]))
+        moving = moving_slices([(r[4], r[5]) for r in replies], sign)
+        passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
+        home = next((i for i, r in enumerate(replies) if r[0] is not None), None)
+        better = {}
+        if home is not None:
+            region, internal, name = regions[home], int(replies[home][0]), replies[home][1]
+            better[region] = int(replies[home][2])
+        elif player_id in passing:
+            region, score, name = passing[player_id]
+            internal = sign * score
+        else:
             return None
-        index, score, name, better_r, better, total_r, total = res
+        others = [r for r in regions if r not in better]
+        pipe = self.redis.pipeline(transaction=False)
+        for r in others:
+            pipe.zcount(keys.zset(record.config.board, r), "-inf", f"({internal}")
+        better.update(zip(others, (int(n) for n in await pipe.execute()), strict=True))
+        ahead = sum(
+            1
+            for pid, (_, score, _) in passing.items()
+            if pid != player_id and sign * score < internal
+        )
+        totals = {r: int(reply[3]) for r, reply in zip(regions, replies, strict=True)}
         return Standing(
-            region=record.config.regions[int(index)],
-            score=record.config.sign * int(score),
+            region=region,
+            score=sign * internal,
             name=name,
-            better_in_region=int(better_r),
-            better_overall=int(better),
-            total_in_region=int(total_r),
-            total_overall=int(total),
+            better_in_region=better[region],
+            better_overall=sum(better.values()) + ahead,
+            total_in_region=totals[region] + (home is None),
+            total_overall=sum(totals.values()) + len(passing),
         )
 
     @translated
     async def around(
         self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
     ) -> list[RegionSlice] | None:
-        res = await self._eval_one(
-            "around",
-            [record.first_meta(), *record.zsets(regions)],
-            [record.version, player_id, radius],
-        )
-        if not res:
+        """Two round trips: the player's score, then each region's window around it."""
+        board, sign = record.config.board, record.config.sign
+        glob = tuple(regions) == record.config.regions
+        replies = await self._raising(self._calls("player", record, regions, [player_id]))
+        moving = moving_slices([(r[4], r[5]) for r in replies], sign) if glob else []
+        scores = [int(r[0]) for r in replies if r[0] is not None]
+        scores += [sign * score for s in moving for pid, score, _ in s.entries if pid == player_id]
+        if not scores:
             return None
-        out, i = [], 0
-        for region in regions:
-            start, better, count = (int(x) for x in res[i : i + 3])
-            flat = res[i + 3 : i + 3 + 3 * count]
-            i += 3 + 3 * count
-            entries = self._entries(flat, record.config.sign)
-            out.append(RegionSlice(region, start, better, 0, entries))
-        return out
+        calls = [
+            ("around", [keys.meta(board, r), keys.zset(board, r)], [record.version, player_id])
+            for r in regions
+        ]
+        for _, _, args in calls:
+            args += (scores[0], radius)
+        out = []
+        for region, res in zip(regions, await self._raising(calls), strict=True):
+            start, better, items = res
+            out.append(RegionSlice(region, int(start), int(better), 0, self._entries(items, sign)))
+        return out + moving
 
     @translated
     async def totals(self, record: BoardRecord) -> dict[str, int]:
@@ -387,11 +466,20 @@ class Store:
 
     @translated
     async def delete_player(self, record: BoardRecord, player_id: str, now: int) -> bool:
-        ks = [record.first_meta(), keys.global_mirror(record.config.board), *record.zsets()]
-        res = await self._eval_one(
-            "delete_player", ks, [record.version, player_id, now, self.events_cap]
-        )
-        return bool(res)
+        """Under the player's lock, so that no move of it runs meanwhile."""
+        token, snapshots = secrets.token_hex(8), Snapshots()
+        await self.writes.lock(record, token, [player_id])
+        try:
+            calls = self._calls(
+                "delete_player", record, record.config.regions, [player_id, now, self.events_cap]
+            )
+            replies = await self._raising(calls)
+        finally:
+            await self.writes.unlock(record, token, [player_id])
+        for region, (_, snapshot) in zip(record.config.regions, replies, strict=True):
+            snapshots.add(region, snapshot)
+        await self.writes.sync(record, snapshots, now)
+        return any(int(removed) for removed, _ in replies)
 
     # Cleanup
 
@@ -430,9 +518,10 @@ class Store:
         """
         board = record.config.board
         lock = keys.cleanup_lock(board, region)
-        ks = [keys.meta(board, region), keys.zset(board, region), keys.global_mirror(board), lock]
+        ks = [keys.meta(board, region), keys.zset(board, region), lock]
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
-        args += [int(time.time() * 1000), self.events_cap, token]
+        now = int(time.time() * 1000)
+        args += [now, self.events_cap, token]
         calls = [("cleanup", ks, args)]
         calls += [
             ("lock", [keys.cleanup_lock(board, r)], [token, ttl_ms]) for r in record.config.regions
@@ -442,6 +531,9 @@ class Store:
             return None
         if isinstance(batch, Exception):
             raise batch
+        snapshots = Snapshots()
+        snapshots.add(region, batch[3])
+        await self.writes.sync(record, snapshots, now)
         return int(batch[0]), int(batch[1]), int(batch[2])
 
     @translated
@@ -456,3 +548,28 @@ class Store:
     async def last_event_id(self, board: str, scope: str) -> str:
         newest = await self.redis.xrevrange(keys.stream(board, scope), count=1)
         return newest[0][0] if newest else "0-0"
+
+
+def moving_slices(records: Sequence[tuple[list[str], list[str]]], sign: int) -> list[RegionSlice]:
+    """Players between two regions, from every region's move records, as complete slices.
+
+    A player pulled out of a region (out record) and not yet marked as arrived with the
+    same token (in record) is in no zset: it is counted here, in its destination region.
+    """
+    leaving: dict[str, tuple[str, str, int, str]] = {}
+    arrived: set[tuple[str, str]] = set()
+    for outs, ins in records:
+        for i in range(0, len(outs), 2):
+            token, dst, score, name = outs[i + 1].split("\t", 3)
+            leaving[outs[i]] = (token, dst, int(score), name)
+        arrived.update((ins[i], ins[i + 1]) for i in range(0, len(ins), 2))
+    rows: dict[str, list[tuple[int, str, str | None]]] = {}
+    for pid, (token, dst, score, name) in leaving.items():
+        if (pid, token) not in arrived:
+            rows.setdefault(dst, []).append((score, pid, name or None))
+    return [
+        RegionSlice(
+            dst, 0, 0, len(found), [(pid, sign * s, name) for s, pid, name in sorted(found)]
+        )
+        for dst, found in rows.items()
+    ]

@@ -5,7 +5,23 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-NAMES = ("write", "page", "player", "around", "delete_player", "put_board", "cleanup", "lock")
+NAMES = (
+    "write",
+    "pull",
+    "settle",
+    "restore",
+    "player_locks",
+    "sync",
+    "snapshot",
+    "page",
+    "player",
+    "around",
+    "delete_player",
+    "put_board",
+    "region_meta",
+    "cleanup",
+    "lock",
+)
 
 
 def _source(name: str) -> str:

@@ -1,6 +1,7 @@
 -- Helpers shared by every script: scripts.py puts this file in front of each one.
 -- A region's keys all start with one base, "<prefix>{<board>:<region>}:", so that on
--- Redis Cluster they share a slot; a script derives bucket keys from its zset key.
+-- Redis Cluster they share a slot; a script derives bucket keys from its zset key. Every
+-- script touches one slot only: one region's keys, or one board's (lb:{B}:...).
 
 local function fmt(n)
   return string.format('%d', n)
@@ -72,6 +73,8 @@ end
 -- Top-N events. A scope is a zset: a region's (lb:{B:R}:z) or the board's global mirror
 -- (lb:{B}:z), which holds exactly the players inside their region's top N, so that its
 -- first N entries are the global top N. Each scope's events go to its stream, base..'ev'.
+-- Region scripts write their region's events and answer a snapshot of its top N; sync.lua
+-- then carries it into the mirror, in the board's slot.
 -- EV is filled by the calling script: n (top_events), sign, cap (stream length), now (ms).
 local EV = {n = 0}
 local edges = {}
@@ -156,6 +159,21 @@ local function set_score(zkey, pid, new, old)
     changed[#changed + 1] = {pid, new}
   end
   return changed
+end
+
+-- What a region script answers after changing its region's top N: a sequence number
+-- (so that sync.lua drops snapshots older than one it applied) and the top N itself.
+local function top_snapshot(meta_key, zkey, touched)
+  if not touched or EV.n == 0 then return {} end
+  local seq = redis.call('HINCRBY', meta_key, 'seq', 1)
+  return {seq, redis.call('ZRANGE', zkey, 0, EV.n - 1, 'WITHSCORES')}
+end
+
+-- A record of a player on its way out of a region (see pull.lua): token, destination,
+-- score and name, tab-separated, the name last since it may hold anything.
+local function parse_out(record)
+  local token, dst, score, name = string.match(record, '^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$')
+  return token, dst, tonumber(score), name
 end
 
 -- Carries regional top-N changes into the board's global mirror, then writes the global

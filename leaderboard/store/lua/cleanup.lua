@@ -1,19 +1,19 @@
 -- Removes one region's inactive players, a bounded batch of activity buckets at a time.
--- KEYS[1] the region's meta hash, KEYS[2] the region's zset, KEYS[3] the global mirror zset,
--- KEYS[4] the region's cleanup lock, which must hold ARGV[8] (else error UNLOCKED)
+-- KEYS[1] the region's meta hash, KEYS[2] the region's zset, KEYS[3] the region's cleanup
+-- lock, which must hold ARGV[8] (else error UNLOCKED)
 -- ARGV[1] expected board version, ARGV[2] cutoff (unix s: older activity is removed),
 -- ARGV[3] first bucket, ARGV[4] most buckets to read, ARGV[5] most players to examine,
 -- ARGV[6] now (unix ms), ARGV[7] event stream cap
--- Answers {next bucket or -1 when the region is done, removed, examined}. The activity
+-- Answers {next bucket or -1 when the region is done, removed, examined, snapshot}. The activity
 -- is read inside this call, so a score written meanwhile is never removed.
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-if redis.call('GET', KEYS[4]) ~= ARGV[8] then
+if redis.call('GET', KEYS[3]) ~= ARGV[8] then
   return redis.error_reply('UNLOCKED the cleanup lock was lost')
 end
 EV = {n = meta.top, sign = meta.sign, cap = ARGV[7], now = ARGV[6]}
-local z, gz = KEYS[2], KEYS[3]
+local z, touched = KEYS[2], false
 local base, cutoff = base_of(z), tonumber(ARGV[2])
 local b = tonumber(ARGV[3])
 local last = math.min(meta.buckets, b + tonumber(ARGV[4]))
@@ -27,8 +27,7 @@ while b < last and examined < most do
       local pid = flat[i]
       local score = redis.call('ZSCORE', z, pid)
       if score then
-        local changed = set_score(z, pid, nil, tonumber(score))
-        if #changed > 0 then follow(gz, changed) end
+        if #set_score(z, pid, nil, tonumber(score)) > 0 then touched = true end
       end
       redis.call('HDEL', key, pid)
       redis.call('HDEL', base .. 'n:' .. b, pid)
@@ -39,4 +38,4 @@ while b < last and examined < most do
   b = b + 1
 end
 if b >= meta.buckets then b = -1 end
-return {b, removed, examined}
+return {b, removed, examined, top_snapshot(KEYS[1], z, touched)}

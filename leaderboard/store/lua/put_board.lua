@@ -1,27 +1,29 @@
 -- Creates or replaces a board's configuration, refusing changes that would orphan data.
--- KEYS[1] the board's config hash, KEYS[2] the registry set of board ids, KEYS[3] the
--- board's global mirror zset (rebuilt, without events, when top_events changes), KEYS[4]
--- the marker of a deletion under way (the caller finishes it first), then per region of
--- the old and new configs together: its meta hash, its zset.
+-- KEYS[1] the board's config hash, KEYS[2] the marker of a deletion under way (the caller
+-- finishes it first), KEYS[3] the global mirror zset, KEYS[4] the hash of sequence numbers
+-- applied per region, then per region of the old and new configs together, in ARGV's
+-- order: the board's copy of that region's top N (all in the board's slot)
 -- ARGV[1] the old regions as read by the caller ("" for a new board), ARGV[2] the new
 -- regions (comma-separated), ARGV[3] order, ARGV[4] mode, ARGV[5] inactive_after_days,
--- ARGV[6] top_events, ARGV[7] activity buckets for a new board, ARGV[8] board id.
--- Answers {created (0/1), version}; errors: RETRY (config changed since it was read),
+-- ARGV[6] top_events, ARGV[7] activity buckets for a new board, then per region of the
+-- old and new configs together: its name and its player count, read by the caller.
+-- Answers {created (0/1), version, buckets, rebuild (1 when the mirror was emptied and
+-- must be rebuilt from the regions)}; errors: RETRY (config changed since it was read),
 -- REGION_IN_USE <region>, NOT_EMPTY (order or mode change on a board with players).
+-- The regions' meta hashes follow in region_meta.lua (other slots).
 
 local cfg = KEYS[1]
 local current = redis.call('HMGET', cfg, 'regions', 'order', 'mode', 'buckets', 'version',
   'top_events')
-if (current[1] or '') ~= ARGV[1] or redis.call('EXISTS', KEYS[4]) == 1 then
+if (current[1] or '') ~= ARGV[1] or redis.call('EXISTS', KEYS[2]) == 1 then
   return redis.error_reply('RETRY board configuration changed meanwhile')
 end
 local new_regions = {}
 for r in string.gmatch(ARGV[2], '[^,]+') do new_regions[r] = true end
 
 local players = 0
-for i = 5, #KEYS, 2 do
-  local region = string.match(KEYS[i + 1], ':([^:}]+)}:z$')
-  local n = redis.call('ZCARD', KEYS[i + 1])
+for i = 8, #ARGV, 2 do
+  local region, n = ARGV[i], tonumber(ARGV[i + 1])
   players = players + n
   if not new_regions[region] and n > 0 then
     return redis.error_reply('REGION_IN_USE ' .. region)
@@ -41,24 +43,12 @@ version = fmt(version)
 redis.call('HSET', cfg, 'regions', ARGV[2], 'order', ARGV[3], 'mode', ARGV[4],
   'inactive_after_days', ARGV[5], 'top_events', ARGV[6], 'buckets', buckets,
   'version', version)
-redis.call('SADD', KEYS[2], ARGV[8])
-for i = 5, #KEYS, 2 do
-  local region = string.match(KEYS[i + 1], ':([^:}]+)}:z$')
-  if new_regions[region] then
-    redis.call('HSET', KEYS[i], 'version', version, 'mode', ARGV[4], 'buckets', buckets,
-      'top', ARGV[6], 'sign', ARGV[3] == 'desc' and -1 or 1)
-  else
-    redis.call('DEL', KEYS[i], base_of(KEYS[i + 1]) .. 'named', base_of(KEYS[i + 1]) .. 'ev')
+local rebuild = current[6] and current[6] ~= ARGV[6]
+for i = 8, #ARGV, 2 do
+  if rebuild or not new_regions[ARGV[i]] then
+    redis.call('DEL', KEYS[5 + (i - 8) / 2])
+    redis.call('HDEL', KEYS[4], ARGV[i])
   end
 end
-if current[6] and current[6] ~= ARGV[6] then
-  redis.call('DEL', KEYS[3])
-  local n = tonumber(ARGV[6])
-  for i = 5, #KEYS, 2 do
-    if n > 0 then
-      local top = redis.call('ZRANGE', KEYS[i + 1], 0, n - 1, 'WITHSCORES')
-      for j = 1, #top, 2 do redis.call('ZADD', KEYS[3], top[j + 1], top[j]) end
-    end
-  end
-end
-return {created, version}
+if rebuild then redis.call('DEL', KEYS[3]) end
+return {created, version, buckets, rebuild and 1 or 0}

@@ -1,28 +1,47 @@
--- Applies a chunk of score updates to one region, atomically, with their top-N events.
--- KEYS[1]  the region's meta hash (version, mode, buckets, top, sign)
--- KEYS[2]  the region's zset (internal scores: lower is better)
--- KEYS[3]  the board's global mirror zset (players inside their region's top N)
--- KEYS[4..] the zsets of the board's other regions (a player found there moves here)
+-- Applies a chunk of score updates to one region, atomically, with its top-N events.
+-- KEYS[1] the region's meta hash (version, mode, buckets, top, sign, seq)
+-- KEYS[2] the region's zset (internal scores: lower is better)
+-- KEYS[3] the region's records of players on their way out (pull.lua)
+-- KEYS[4] the region's records of players that came in from another region
 -- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] "1" to answer ranks,
--- ARGV[4] event stream cap, then triples: player id, internal score, name ("" keeps it).
--- Answers {applied} or, with ranks, {score, updated, better} per update.
+-- ARGV[4] event stream cap, ARGV[5] "1" when a player absent from this region may be
+-- added without a lock (the board has no other region), ARGV[6] the move token, ARGV[7]
+-- the count C of locked players, then C triples (player id, carried internal score or "",
+-- carried name), then triples: player id, internal score, name ("" keeps it).
+-- A player absent from this region may live in another one (other slots, out of reach),
+-- so it is only added under the caller's lock, with the score it carried from there.
+-- Answers {absent, ranks, snapshot}: when absent (players neither here nor locked) is not
+-- empty nothing was applied; ranks holds {score, updated, better} per update when asked.
 -- Errors before any write: NOBOARD, STALE, RANGE <index> (an incr leaves the exact range).
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
 local mode, buckets = meta.mode, meta.buckets
-local z, gz, want = KEYS[2], KEYS[3], ARGV[3] == '1'
+local z, outs, ins, want = KEYS[2], KEYS[3], KEYS[4], ARGV[3] == '1'
 local now = math.floor(tonumber(ARGV[2]) / 1000)
+local free, token = ARGV[5] == '1', ARGV[6]
 local base = base_of(z)
 local LIMIT = 9007199254740991
 EV = {n = meta.top, sign = meta.sign, cap = ARGV[4], now = ARGV[2]}
 
+local locked, first = {}, 8 + 3 * tonumber(ARGV[7])
+for i = 8, first - 1, 3 do
+  locked[ARGV[i]] = {score = tonumber(ARGV[i + 1]), name = ARGV[i + 2]}
+end
+
+-- Score before this chunk, and what the player brings along when it arrives here: the
+-- score carried from another region, or one left by a move out of here that never
+-- finished (only trusted under the lock, which no mover then holds).
 local function stored(pid)
   local s = redis.call('ZSCORE', z, pid)
   if s then return tonumber(s), nil end
-  for j = 4, #KEYS do
-    s = redis.call('ZSCORE', KEYS[j], pid)
-    if s then return tonumber(s), KEYS[j] end
+  local lock = locked[pid]
+  if not lock then return nil, nil end
+  if lock.score then return lock.score, lock end
+  local left = redis.call('HGET', outs, pid)
+  if left then
+    local _, _, score, name = parse_out(left)
+    return score, {score = score, name = name, stale = true}
   end
   return nil, nil
 end
@@ -33,44 +52,45 @@ local function combine(old, val)
   return old + val
 end
 
-if mode == 'incr' then
-  local seen = {}
-  for i = 5, #ARGV, 3 do
-    local pid = ARGV[i]
-    local old = seen[pid]
-    if old == nil then old = stored(pid) end
-    local new = combine(old, tonumber(ARGV[i + 1]))
+local seen, absent = {}, {}
+for i = first + 0, #ARGV, 3 do
+  local pid = ARGV[i]
+  if seen[pid] == nil then
+    local old, carried = stored(pid)
+    if old == nil and not free and not locked[pid] then
+      absent[#absent + 1] = pid
+    end
+    seen[pid] = old or false
+  end
+  if mode == 'incr' then
+    local new = combine(seen[pid] or nil, tonumber(ARGV[i + 1]))
     if new > LIMIT or new < -LIMIT then
-      return redis.error_reply('RANGE ' .. ((i - 5) / 3))
+      return redis.error_reply('RANGE ' .. ((i - first) / 3))
     end
     seen[pid] = new
   end
 end
+if #absent > 0 then return {absent, {}, {}} end
 
-local out, any_name = {}, false
-for i = 5, #ARGV, 3 do
+local out, any_name, touched = {}, false, false
+for i = first, #ARGV, 3 do
   local pid, val, name = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local b = bucket_of(pid, buckets)
-  local old, from = stored(pid)
-  local changed = {}
-  if from then
-    local obase = base_of(from)
-    changed = set_score(from, pid, nil, old)
-    redis.call('HDEL', obase .. 'a:' .. b, pid)
-    local oldname = redis.call('HGET', obase .. 'n:' .. b, pid)
-    if oldname then
-      redis.call('HDEL', obase .. 'n:' .. b, pid)
-      if name == '' then name = oldname end
-    end
+  local old, carried = stored(pid)
+  if locked[pid] then
+    locked[pid] = nil
+    redis.call('HDEL', outs, pid)
+  end
+  if carried then
+    if not carried.stale then redis.call('HSET', ins, pid, token) end
+    if name == '' then name = carried.name end
   end
   local new = combine(old, val)
   local updated = new ~= old
-  if updated or from then
-    for _, c in ipairs(set_score(z, pid, new, (not from) and old or nil)) do
-      changed[#changed + 1] = c
-    end
+  if updated or carried then
+    local here = (not carried) and old or nil
+    if #set_score(z, pid, new, here) > 0 then touched = true end
   end
-  if #changed > 0 then follow(gz, changed) end
   redis.call('HSET', base .. 'a:' .. b, pid, now)
   if name ~= '' then
     redis.call('HSET', base .. 'n:' .. b, pid, name)
@@ -83,5 +103,4 @@ for i = 5, #ARGV, 3 do
   end
 end
 if any_name then redis.call('SET', base .. 'named', '1') end
-if want then return out end
-return (#ARGV - 4) / 3
+return {{}, out, top_snapshot(KEYS[1], z, touched)}

@@ -1,0 +1,43 @@
+-- First step of a region move: takes players out of this region for a write elsewhere.
+-- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its records of players on
+-- their way out
+-- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] event stream cap,
+-- ARGV[4] the move token (the caller holds these players' locks), ARGV[5] destination
+-- region, then player ids.
+-- Each player found here leaves the zset (with its activity and name) and leaves a record
+-- (token, destination, score, name) that global reads count in its place until the
+-- destination holds it with the same token: never lost, never counted twice. A record
+-- left by an earlier move that never finished is taken over the same way.
+-- Answers {found, snapshot}: found holds id, internal score, name per player found.
+
+local meta = check_meta(KEYS[1], ARGV[1])
+if meta.err then return meta end
+EV = {n = meta.top, sign = meta.sign, cap = ARGV[3], now = ARGV[2]}
+local z, outs, token, dst = KEYS[2], KEYS[3], ARGV[4], ARGV[5]
+local base = base_of(z)
+local found, touched = {}, false
+for i = 6, #ARGV do
+  local pid = ARGV[i]
+  local score, name = redis.call('ZSCORE', z, pid), nil
+  if score then
+    score = tonumber(score)
+    if #set_score(z, pid, nil, score) > 0 then touched = true end
+    local b = bucket_of(pid, meta.buckets)
+    redis.call('HDEL', base .. 'a:' .. b, pid)
+    name = redis.call('HGET', base .. 'n:' .. b, pid) or ''
+    redis.call('HDEL', base .. 'n:' .. b, pid)
+  else
+    local left = redis.call('HGET', outs, pid)
+    if left then
+      local _
+      _, _, score, name = parse_out(left)
+    end
+  end
+  if score then
+    redis.call('HSET', outs, pid, token .. '\t' .. dst .. '\t' .. fmt(score) .. '\t' .. name)
+    found[#found + 1] = pid
+    found[#found + 1] = fmt(score)
+    found[#found + 1] = name
+  end
+end
+return {found, top_snapshot(KEYS[1], z, touched)}

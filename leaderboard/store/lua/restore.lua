@@ -1,0 +1,28 @@
+-- Undoes pull.lua for players whose write elsewhere was refused: puts them back here.
+-- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its out records
+-- ARGV[1] now (unix ms), ARGV[2] event stream cap, ARGV[3] the move token, then player ids.
+-- Answers {snapshot}.
+local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign')
+if not m[1] then return {{}} end
+EV = {n = tonumber(m[2]), sign = tonumber(m[3]), cap = ARGV[2], now = ARGV[1]}
+local z, outs, token = KEYS[2], KEYS[3], ARGV[3]
+local base, now = base_of(z), math.floor(tonumber(ARGV[1]) / 1000)
+local touched = false
+for i = 4, #ARGV do
+  local pid = ARGV[i]
+  local record = redis.call('HGET', outs, pid)
+  if record then
+    local owner, _, score, name = parse_out(record)
+    if owner == token and not redis.call('ZSCORE', z, pid) then
+      if #set_score(z, pid, score, nil) > 0 then touched = true end
+      local b = bucket_of(pid, tonumber(m[1]))
+      redis.call('HSET', base .. 'a:' .. b, pid, now)
+      if name ~= '' then
+        redis.call('HSET', base .. 'n:' .. b, pid, name)
+        redis.call('SET', base .. 'named', '1')
+      end
+    end
+    if owner == token then redis.call('HDEL', outs, pid) end
+  end
+end
+return {top_snapshot(KEYS[1], z, touched)}

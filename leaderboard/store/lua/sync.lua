@@ -1,0 +1,43 @@
+-- Carries one region's top N into the board's global mirror, with the global events.
+-- KEYS[1] the board's config hash, KEYS[2] the global mirror zset, KEYS[3] the hash of
+-- the last sequence number applied per region, KEYS[4] this region's copy of its top N,
+-- KEYS[5..] the other regions' copies (all in the board's slot)
+-- ARGV[1] region, ARGV[2] sequence number of the snapshot, ARGV[3] event stream cap,
+-- ARGV[4] now (unix ms), then the region's top N, flat: id, internal score, ...
+-- A snapshot older than one already applied is dropped: the newer one holds its changes.
+-- Answers 1 when applied.
+
+local cfg = redis.call('HMGET', KEYS[1], 'top_events', 'order')
+if not cfg[1] or cfg[1] == '0' then return 0 end
+EV = {n = tonumber(cfg[1]), sign = cfg[2] == 'desc' and -1 or 1, cap = ARGV[3], now = ARGV[4]}
+local seq = tonumber(ARGV[2])
+if seq <= tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+
+local copy, old, new = KEYS[4], {}, {}
+local held = redis.call('ZRANGE', copy, 0, -1, 'WITHSCORES')
+for i = 1, #held, 2 do old[held[i]] = tonumber(held[i + 1]) end
+for i = 5, #ARGV, 2 do new[ARGV[i]] = tonumber(ARGV[i + 1]) end
+
+local changed = {}
+for i = 1, #held, 2 do
+  local pid = held[i]
+  if new[pid] == nil then
+    local elsewhere = false  -- a player on its way between regions may be in two copies
+    for j = 5, #KEYS do
+      local s = redis.call('ZSCORE', KEYS[j], pid)
+      if s then elsewhere = tonumber(s); break end
+    end
+    changed[#changed + 1] = {pid, elsewhere}
+    redis.call('ZREM', copy, pid)
+  end
+end
+for i = 5, #ARGV, 2 do
+  local pid, score = ARGV[i], tonumber(ARGV[i + 1])
+  if old[pid] ~= score then
+    changed[#changed + 1] = {pid, score}
+    redis.call('ZADD', copy, ARGV[i + 1], pid)
+  end
+end
+if #changed > 0 then follow(KEYS[2], changed) end
+return 1
