@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from leaderboard.settings import VARIABLES
-from tests.redis_process import free_port
+from tests.redis_process import RedisTarget, free_port
 
 
 def test_help_documents_every_command_option_and_variable() -> None:
@@ -122,18 +122,17 @@ def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
         again.stop()
 
 
-def test_cleanup_command_once_and_every(tmp_path: Path, redis_server) -> None:
-    import redis
-
-    with redis.Redis.from_url(redis_server.url) as r:
-        r.flushall()
+def test_cleanup_command_once_and_every(tmp_path: Path, clean_redis: RedisTarget) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
-    env |= {"LEADERBOARD_REDIS_URL": redis_server.url, "LEADERBOARD_ACTIVITY_BUCKETS": "16"}
+    env |= {
+        "LEADERBOARD_REDIS_URL": clean_redis.url,
+        "LEADERBOARD_REDIS_CLUSTER": "1" if clean_redis.cluster else "0",
+        "LEADERBOARD_ACTIVITY_BUCKETS": "16",
+    }
     command = [sys.executable, "-m", "leaderboard", "cleanup"]
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout.splitlines()[0]) == (0, "no board to clean"), out
-    with redis.Redis.from_url(redis_server.url) as r:
-        assert r.dbsize() == 0  # a cleanup does not create boards
+    assert clean_redis.keys() == set()  # a cleanup does not create boards
 
     every = subprocess.Popen(
         [*command, "--every", "1s", "--older-than", "1d"],

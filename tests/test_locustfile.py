@@ -10,10 +10,13 @@ from pathlib import Path
 
 from leaderboard.settings import Settings
 from tests.live_server import LiveServer
+from tests.redis_process import RedisTarget
 
 
-def test_every_user_class_runs_clean(clean_redis, tmp_path: Path) -> None:
-    settings = Settings(redis_url=clean_redis.url, activity_buckets=16)
+def test_every_user_class_runs_clean(clean_redis: RedisTarget, tmp_path: Path) -> None:
+    settings = Settings(
+        redis_url=clean_redis.url, redis_cluster=clean_redis.cluster, activity_buckets=16
+    )
     with LiveServer(settings) as server:
         updates = [{"player_id": f"player-{n}", "region": ("na", "eu", "apac")[n % 3], "score": n}
                    for n in range(300)]  # fmt: skip

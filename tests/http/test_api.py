@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import redis
+from tests.redis_process import RedisTarget
 
 
 async def test_the_default_board_exists_at_start(client) -> None:
@@ -19,7 +19,7 @@ async def test_the_default_board_exists_at_start(client) -> None:
     }
 
 
-async def test_board_lifecycle(client, clean_redis) -> None:
+async def test_board_lifecycle(client, clean_redis: RedisTarget) -> None:
     config = {"regions": ["a", "b"], "order": "asc", "mode": "set", "inactive_after_days": 0}
     created = await client.put("/v1/boards/race.1", json=config)
     assert created.status == 201
@@ -40,8 +40,8 @@ async def test_board_lifecycle(client, clean_redis) -> None:
 
     assert (await client.delete("/v1/boards/race.1")).status == 204
     assert (await client.get("/v1/boards/race.1")).status == 404
-    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
-        assert not [k for k in r.keys("*") if "race.1" in k]
+    names = clean_redis.keys()
+    assert not [k for k in names if "race.1" in k]
 
 
 async def test_writes_answer_the_stored_score_and_regional_rank(client) -> None:

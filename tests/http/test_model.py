@@ -7,9 +7,9 @@ at random offsets), every player's standing, around-me windows in every scope.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import pytest
-import redis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from leaderboard.settings import Settings
 from tests.live_server import LiveServer
 from tests.model import MAX, ModelBoard
+from tests.redis_process import RedisTarget
 
 REGIONS = ["na", "eu", "apac", "sa"]
 BOARDS = ["default", "b2"]
@@ -36,12 +37,11 @@ def body(pid: str, region: str, score: int, name: str | None) -> dict:
 
 class Leaderboards(RuleBasedStateMachine):
     server: LiveServer
-    redis_url: str
+    redis: RedisTarget
 
     def __init__(self) -> None:
         super().__init__()
-        with redis.Redis.from_url(self.redis_url) as r:
-            r.flushall()
+        self.redis.flush()
         self.boards: dict[str, ModelBoard] = {}
         self.rng = random.Random(0)
 
@@ -199,15 +199,20 @@ class Leaderboards(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def live(clean_redis) -> LiveServer:
-    config = Settings(redis_url=clean_redis.url, activity_buckets=16, batch_chunk=3)
+def live(clean_redis: RedisTarget) -> Iterator[LiveServer]:
+    config = Settings(
+        redis_url=clean_redis.url,
+        redis_cluster=clean_redis.cluster,
+        activity_buckets=16,
+        batch_chunk=3,
+    )
     with LiveServer(config) as server:
         yield server
 
 
-def test_service_matches_the_model(live: LiveServer, clean_redis) -> None:
+def test_service_matches_the_model(live: LiveServer, clean_redis: RedisTarget) -> None:
     Leaderboards.server = live
-    Leaderboards.redis_url = clean_redis.url
+    Leaderboards.redis = clean_redis
     run = Leaderboards.TestCase
     run.settings = settings(
         max_examples=40,

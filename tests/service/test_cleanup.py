@@ -6,11 +6,10 @@ import asyncio
 import dataclasses
 import time
 
-import redis
-
 from leaderboard.domain import BoardConfig, Update
 from leaderboard.service import Service
 from leaderboard.store import keys
+from tests.redis_process import RedisTarget
 from tests.service.test_events import Follower
 
 DAY_MS = 86_400_000
@@ -34,7 +33,9 @@ async def board_with(service: Service, stale: int, fresh: int, top: int = 5) -> 
         await service.scores.submit_batch("c", updates)
 
 
-async def test_only_stale_players_go_from_every_view(service: Service, clean_redis) -> None:
+async def test_only_stale_players_go_from_every_view(
+    service: Service, clean_redis: RedisTarget
+) -> None:
     await board_with(service, stale=60, fresh=40)
     report = await service.cleanup.run()
     assert report.removed == {"c": 60}
@@ -47,8 +48,9 @@ async def test_only_stale_players_go_from_every_view(service: Service, clean_red
         assert all(e["player_id"].startswith("f") for e in page["entries"])
     me = await service.views.player("c", "f3")
     assert me["total"]["global"] == 40
-    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
-        left = [k for k in r.keys("lb:{c:*") if ":a:" in k or ":n:" in k]
+    names = clean_redis.keys()
+    left = [k for k in names if k.startswith("lb:{c:") and (":a:" in k or ":n:" in k)]
+    with clean_redis.client(decode_responses=True) as r:
         players = {p for k in left for p in r.hkeys(k)}
         assert players == {f"f{j}" for j in range(40)}
 
@@ -93,15 +95,15 @@ async def test_two_cleanups_at_once_never_both_run(service: Service) -> None:
     assert "c" not in (first.removed if first.locked else second.removed)
 
 
-async def test_100k_stale_players_go_in_bounded_batches(store, settings, clean_redis) -> None:
+async def test_100k_stale_players_go_in_bounded_batches(
+    store, settings, clean_redis: RedisTarget
+) -> None:
     service = Service.build(store, dataclasses.replace(settings, activity_buckets=4096))
     await board_with(service, stale=100_000, fresh=100)
-    with redis.Redis.from_url(clean_redis.url) as r:
-        before = r.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    before = clean_redis.command_calls("evalsha")
     report = await service.cleanup.run("c")
-    with redis.Redis.from_url(clean_redis.url) as r:
-        calls = r.info("commandstats")["cmdstat_evalsha"]["calls"] - before
-        assert r.exists(*(keys.cleanup_lock("c", region) for region in REGIONS)) == 0
+    calls = clean_redis.command_calls("evalsha") - before
+    assert not {keys.cleanup_lock("c", region) for region in REGIONS} & clean_redis.keys()
     assert report.removed == {"c": 100_000}
     assert report.batches >= 100
     assert report.largest_batch <= 1_200

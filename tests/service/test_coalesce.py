@@ -5,27 +5,22 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis
 
 from leaderboard.domain import BoardConfig, Mode, Update
 from leaderboard.errors import BoardNotFound, ScoreOutOfRange
 from leaderboard.service import Service
+from tests.redis_process import RedisTarget
 
 REGIONS = ("na", "eu", "apac")
 
 
-def script_calls(url: str) -> int:
-    with redis.Redis.from_url(url) as r:
-        return r.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
-
-
-async def test_concurrent_posts_share_calls(service: Service, clean_redis) -> None:
+async def test_concurrent_posts_share_calls(service: Service, clean_redis: RedisTarget) -> None:
     await service.boards.put(BoardConfig("co", REGIONS))
     await service.scores.submit("co", Update("warm", "na", 0))
-    before = script_calls(clean_redis.url)
+    before = clean_redis.command_calls("evalsha")
     posts = [Update(f"p{i:03d}", REGIONS[i % 3], i) for i in range(300)]
     answers = await asyncio.gather(*(service.scores.submit("co", u) for u in posts))
-    assert script_calls(clean_redis.url) - before < 60
+    assert clean_redis.command_calls("evalsha") - before < 60
     assert [a["score"] for a in answers] == list(range(300))
     assert all(a["updated"] for a in answers)
     for region in REGIONS:

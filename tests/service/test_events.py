@@ -9,7 +9,6 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from leaderboard.service import Service
 from leaderboard.settings import Settings
 from leaderboard.store import Store
 from tests.model import ModelBoard
+from tests.redis_process import RedisTarget
 
 REGIONS = ("na", "eu", "apac")
 N = 3
@@ -64,9 +64,17 @@ def model_top(model: ModelBoard, scope: str) -> dict[str, int]:
     return {p: model.players[p][1] for p in model.members(scope)[:N]}
 
 
-async def replay(url: str, order: Order, mode: Mode, plan: list) -> None:
-    store = Store.connect(url, 4, 2.0)
-    service = Service.build(store, Settings(redis_url=url, activity_buckets=8, batch_chunk=2))
+def open_service(url: str, cluster: bool, timeout: float, batch_chunk: int) -> Service:
+    """A service of its own (another event loop, another process) on the tests' Redis."""
+    store = Store.connect(url, 4, timeout, cluster=cluster)
+    config = Settings(
+        redis_url=url, redis_cluster=cluster, activity_buckets=8, batch_chunk=batch_chunk
+    )
+    return Service.build(store, config)
+
+
+async def replay(url: str, cluster: bool, order: Order, mode: Mode, plan: list) -> None:
+    service = open_service(url, cluster, 2.0, batch_chunk=2)
     try:
         config = BoardConfig("ev", REGIONS, order=order, mode=mode, top_events=N)
         await service.boards.put(config)
@@ -91,7 +99,7 @@ async def replay(url: str, order: Order, mode: Mode, plan: list) -> None:
                 f.after = page["last_id"]
                 assert f.top == model_top(model, f.scope), (f.scope, kind, arg)
     finally:
-        await store.close()
+        await service.store.close()
 
 
 @settings(
@@ -102,18 +110,18 @@ async def replay(url: str, order: Order, mode: Mode, plan: list) -> None:
     mode=st.sampled_from([Mode.BEST, Mode.SET, Mode.INCR]),
     plan=st.lists(steps, min_size=1, max_size=25),
 )
-def test_events_replay_the_top_n_of_every_scope(clean_redis, order, mode, plan) -> None:
-    with redis.Redis.from_url(clean_redis.url) as r:
-        r.flushall()
-    asyncio.run(replay(clean_redis.url, order, mode, plan))
+def test_events_replay_the_top_n_of_every_scope(
+    clean_redis: RedisTarget, order, mode, plan
+) -> None:
+    clean_redis.flush()
+    asyncio.run(replay(clean_redis.url, clean_redis.cluster, order, mode, plan))
 
 
-async def write_many(url: str, seed: int) -> None:
+async def write_many(url: str, cluster: bool, seed: int) -> None:
     import random
 
     rng = random.Random(seed)
-    store = Store.connect(url, 4, 5.0)
-    service = Service.build(store, Settings(redis_url=url, activity_buckets=8, batch_chunk=3))
+    service = open_service(url, cluster, 5.0, batch_chunk=3)
     try:
         for _ in range(150):
             ups = [
@@ -125,21 +133,23 @@ async def write_many(url: str, seed: int) -> None:
                 with contextlib.suppress(PlayerNotFound):
                     await service.views.delete_player("ev", rng.choice(PLAYERS))
     finally:
-        await store.close()
+        await service.store.close()
 
 
-def writer_process(url: str, seed: int) -> None:
-    asyncio.run(write_many(url, seed))
+def writer_process(url: str, cluster: bool, seed: int) -> None:
+    asyncio.run(write_many(url, cluster, seed))
 
 
-async def test_events_stay_exact_with_several_processes_writing(clean_redis, service) -> None:
-    url = clean_redis.url
+async def test_events_stay_exact_with_several_processes_writing(
+    clean_redis: RedisTarget, service
+) -> None:
+    url, cluster = clean_redis.url, clean_redis.cluster
     await service.boards.put(BoardConfig("ev", REGIONS, top_events=N, mode=Mode.SET))
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(3, mp_context=context) as pool:
         loop = asyncio.get_running_loop()
         await asyncio.gather(
-            *(loop.run_in_executor(pool, writer_process, url, s) for s in range(3))
+            *(loop.run_in_executor(pool, writer_process, url, cluster, s) for s in range(3))
         )
     for scope in ("global", *REGIONS):
         follower = Follower(scope, -1)

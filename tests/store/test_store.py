@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import redis
 
 from leaderboard.domain import BoardConfig, Mode, Order
 from leaderboard.errors import RedisUnavailable, ScoreOutOfRange, StaleBoard
@@ -21,11 +20,11 @@ async def make_board(store: Store, config: BoardConfig, buckets: int = 64):
 async def test_every_key_of_a_region_shares_its_hash_tag(store: Store, clean_redis) -> None:
     record = await make_board(store, BoardConfig("b1", ("na", "eu")))
     await store.write(record, [("na", [("p1", 5, "Ann")]), ("eu", [("p2", 7, None)])], 100, False)
-    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
-        names = r.keys("*")
+    names = clean_redis.keys()
     region_keys = [k for k in names if k.startswith("lb:{b1:")]
     assert {k.split("}")[0] for k in region_keys} == {"lb:{b1:na", "lb:{b1:eu"}
     board_keys = {keys.config("b1"), keys.global_mirror("b1"), keys.stream("b1", "global")}
+    board_keys |= {keys.sequences("b1"), keys.top_copy("b1", "na"), keys.top_copy("b1", "eu")}
     assert set(names) - set(region_keys) == {keys.REGISTRY, *board_keys}
     assert {k.split("}")[0] for k in board_keys} == {"lb:{b1"}
 
@@ -80,8 +79,7 @@ async def test_delete_board_leaves_no_key(store: Store, clean_redis) -> None:
     items = [(f"p{i}", i, f"name {i}") for i in range(300)]
     await store.write(record, [("na", items[:150]), ("eu", items[150:])], 1, False)
     await store.delete_board(record)
-    with redis.Redis.from_url(clean_redis.url) as r:
-        assert r.dbsize() == 0
+    assert clean_redis.keys() == set()
 
 
 async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) -> None:
@@ -90,7 +88,7 @@ async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) 
     await store.write(
         record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7000, False
     )
-    with redis.Redis.from_url(clean_redis.url, decode_responses=True) as r:
+    with clean_redis.client(decode_responses=True) as r:
         base = keys.region_base("b", "na")
         sizes = [r.hlen(f"{base}a:{n}") for n in range(64)]
         assert sum(sizes) == 3000
@@ -128,5 +126,5 @@ async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(
     assert await store.scores_of(fresh, ["old"]) == {}
     (page,) = await store.pages(fresh, [("na", 0, 9)])
     assert page.entries == []
-    with redis.Redis.from_url(clean_redis.url) as r:
+    with clean_redis.client() as r:
         assert not r.exists(keys.deleting("b"))
