@@ -12,6 +12,7 @@
 | lb:{B:R}:ev                      | stream | top-N events of region R                     |
 | lb:{B:R}:out                     | hash   | player -> move record, while it leaves R     |
 | lb:{B:R}:in                      | hash   | player -> move token, once it arrived in R   |
+| lb:{B:R}:hold                    | string | batch whose later chunks wait (expires)      |
 | lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
 | lb:{B}:z                         | zset   | global mirror: players inside their region's |
 |                                  |        | top N; its first N are the global top N      |
@@ -96,7 +97,7 @@ def meta(board: str, region: str) -> str:
 def region_keys(board: str, region: str, buckets: int) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    fixed = [base + s for s in ("z", "m", "named", "ev", "out", "in", "cleanup-lock")]
+    fixed = [base + s for s in ("z", "m", "named", "ev", "out", "in", "hold", "cleanup-lock")]
     return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]
 
 

@@ -158,7 +158,9 @@ class Store:
             pipe = self.redis.pipeline(transaction=False)
             for i in todo:
                 name, ks, args = calls[i]
-                pipe.evalsha(self.scripts.sha[name], len(ks), *ks, *args)
+                # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
+                # the command, which it routes by the slot of the script's keys.
+                pipe.execute_command("EVALSHA", self.scripts.sha[name], len(ks), *ks, *args)
             replies = await pipe.execute(raise_on_error=False)
             missing = []
             for i, reply in zip(todo, replies, strict=True):
@@ -296,7 +298,7 @@ class Store:
         pipe = self.redis.pipeline(transaction=False)
         pipe.srem(keys.REGISTRY, board)
         for region in regions:
-            pipe.delete(keys.meta(board, region))
+            pipe.execute_command("DEL", keys.meta(board, region))
         await pipe.execute()
         await self.finish_delete(board)
 
@@ -307,12 +309,14 @@ class Store:
         if not marker:
             return False
         buckets, regions = int(marker["buckets"]), marker["regions"].split(",")
+        # One UNLINK per slot (a region's keys, the board's): a cluster pipeline's own
+        # unlink method splits keys by slot outside the pipeline, so send the command.
         pipe = self.redis.pipeline(transaction=False)
-        for region in regions:  # one slot per region: multi-key UNLINK stays in it
+        for region in regions:
             every = keys.region_keys(board, region, buckets)
             for i in range(0, len(every), UNLINK_CHUNK):
-                pipe.unlink(*every[i : i + UNLINK_CHUNK])
-        pipe.unlink(*keys.board_keys(board, regions))
+                pipe.execute_command("UNLINK", *every[i : i + UNLINK_CHUNK])
+        pipe.execute_command("UNLINK", *keys.board_keys(board, regions))
         await pipe.execute()
         await self.redis.delete(keys.deleting(board))
         return True

@@ -86,7 +86,8 @@ class Writes:
         snapshots: Snapshots,
     ) -> list[Any]:
         free = len(record.config.regions) == 1
-        calls = [self._call(record, chunk, now, ranks, free, "", {}) for chunk in chunks]
+        batch = secrets.token_hex(8)
+        calls = [self._call(record, chunk, now, ranks, free, batch, {}) for chunk in chunks]
         results: list[Any] = [None] * len(chunks)
         absent: dict[int, list[str]] = {}
         for i, reply in enumerate(await self.store._eval(calls)):

@@ -5,13 +5,16 @@
 -- KEYS[4] the region's records of players that came in from another region
 -- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] "1" to answer ranks,
 -- ARGV[4] event stream cap, ARGV[5] "1" when a player absent from this region may be
--- added without a lock (the board has no other region), ARGV[6] the move token, ARGV[7]
+-- added without a lock (the board has no other region), ARGV[6] the batch token (fast
+-- path) or the move token (locked path), ARGV[7]
 -- the count C of locked players, then C triples (player id, carried internal score or "",
 -- carried name), then triples: player id, internal score, name ("" keeps it).
 -- A player absent from this region may live in another one (other slots, out of reach),
 -- so it is only added under the caller's lock, with the score it carried from there.
 -- Answers {absent, ranks, snapshot}: when absent (players neither here nor locked) is not
 -- empty nothing was applied; ranks holds {score, updated, better} per update when asked.
+-- Once a chunk of a batch finds players absent, the region holds the batch's later chunks
+-- back too (absent = {'*'}), so that the locked path applies them in their order.
 -- Errors before any write: NOBOARD, STALE, RANGE <index> (an incr leaves the exact range).
 
 local meta = check_meta(KEYS[1], ARGV[1])
@@ -23,6 +26,11 @@ local free, token = ARGV[5] == '1', ARGV[6]
 local base = base_of(z)
 local LIMIT = 9007199254740991
 EV = {n = meta.top, sign = meta.sign, cap = ARGV[4], now = ARGV[2]}
+
+local hold = base .. 'hold'
+if ARGV[7] == '0' and token ~= '' and redis.call('GET', hold) == token then
+  return {{'*'}, {}, {}}
+end
 
 local locked, first = {}, 8 + 3 * tonumber(ARGV[7])
 for i = 8, first - 1, 3 do
@@ -70,7 +78,10 @@ for i = first + 0, #ARGV, 3 do
     seen[pid] = new
   end
 end
-if #absent > 0 then return {absent, {}, {}} end
+if #absent > 0 then
+  redis.call('SET', hold, token, 'PX', 10000)
+  return {absent, {}, {}}
+end
 
 local out, any_name, touched = {}, false, false
 for i = first, #ARGV, 3 do
