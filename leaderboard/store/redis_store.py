@@ -34,6 +34,7 @@ UNLINK_CHUNK = 1000
 REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
+READ_ATTEMPTS = 5  # global reads that met a move in progress, before answering 503
 
 
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -357,14 +358,22 @@ class Store:
             for r in regions
         ]
 
+    async def _moves(self, record: BoardRecord, regions: Sequence[str]) -> list[int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for r in regions:
+            pipe.hget(keys.meta(record.config.board, r), "mv")
+        return [int(n or 0) for n in await pipe.execute()]
+
     @translated
     async def pages(
         self, record: BoardRecord, ranges: Sequence[tuple[str, int, int]], moving: bool = False
     ) -> list[RegionSlice]:
-        """Entries at list positions [start, stop] of each named region, one round trip.
+        """Entries at list positions [start, stop] of each named region.
 
         With ``moving`` (a global view), players between two regions come as extra
-        slices of their own, complete (see moving_slices).
+        slices of their own (see moving_slices), and each region's move count is read
+        again, in a second round trip, to check the slices show one instant (see moved
+        in _lib.lua).
         """
         board, sign = record.config.board, record.config.sign
         calls = [
@@ -375,19 +384,31 @@ class Store:
             )
             for r, start, stop in ranges
         ]
-        out, records = [], []
-        for (region, start, _), res in zip(ranges, await self._raising(calls), strict=True):
-            total, better, items, outs, ins = res
-            out.append(
-                RegionSlice(region, start, int(better), int(total), self._entries(items, sign))
-            )
-            records.append((outs, ins))
-        return out + moving_slices(records, sign)
+        for _ in range(READ_ATTEMPTS):
+            replies = await self._raising(calls)
+            if moving and [int(r[5]) for r in replies] != await self._moves(
+                record, [r for r, _, _ in ranges]
+            ):
+                continue
+            out = [
+                RegionSlice(region, start, int(res[1]), int(res[0]), self._entries(res[2], sign))
+                for (region, start, _), res in zip(ranges, replies, strict=True)
+            ]
+            return out + moving_slices([(r[3], r[4]) for r in replies], sign)
+        raise RedisUnavailable("players kept moving between regions during the read; retry")
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
         """Two round trips: where the player is and its score, then the counts elsewhere."""
-        regions, sign = record.config.regions, record.config.sign
+        for _ in range(READ_ATTEMPTS):
+            found = await self._standing(record, player_id)
+            if found is not False:
+                return found
+        raise RedisUnavailable("players kept moving between regions during the read; retry")
+
+    async def _standing(self, record: BoardRecord, player_id: str) -> Standing | bool | None:
+        """The standing, or False when a move ran between the two round trips."""
+        board, regions, sign = record.config.board, record.config.regions, record.config.sign
         replies = await self._raising(self._calls("player", record, regions, [player_id]))
         moving = moving_slices([(r[4], r[5]) for r in replies], sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
@@ -403,9 +424,14 @@ class Store:
             return None
         others = [r for r in regions if r not in better]
         pipe = self.redis.pipeline(transaction=False)
+        for r in regions:
+            pipe.hget(keys.meta(board, r), "mv")
         for r in others:
-            pipe.zcount(keys.zset(record.config.board, r), "-inf", f"({internal}")
-        better.update(zip(others, (int(n) for n in await pipe.execute()), strict=True))
+            pipe.zcount(keys.zset(board, r), "-inf", f"({internal}")
+        counts = await pipe.execute()
+        if [int(n or 0) for n in counts[: len(regions)]] != [int(r[6]) for r in replies]:
+            return False
+        better.update(zip(others, (int(n) for n in counts[len(regions) :]), strict=True))
         ahead = sum(
             1
             for pid, (_, score, _) in passing.items()
@@ -429,23 +455,33 @@ class Store:
         """Two round trips: the player's score, then each region's window around it."""
         board, sign = record.config.board, record.config.sign
         glob = tuple(regions) == record.config.regions
-        replies = await self._raising(self._calls("player", record, regions, [player_id]))
-        moving = moving_slices([(r[4], r[5]) for r in replies], sign) if glob else []
-        scores = [int(r[0]) for r in replies if r[0] is not None]
-        scores += [sign * score for s in moving for pid, score, _ in s.entries if pid == player_id]
-        if not scores:
-            return None
-        calls = [
-            ("around", [keys.meta(board, r), keys.zset(board, r)], [record.version, player_id])
-            for r in regions
-        ]
-        for _, _, args in calls:
-            args += (scores[0], radius)
-        out = []
-        for region, res in zip(regions, await self._raising(calls), strict=True):
-            start, better, items = res
-            out.append(RegionSlice(region, int(start), int(better), 0, self._entries(items, sign)))
-        return out + moving
+        for _ in range(READ_ATTEMPTS):
+            replies = await self._raising(self._calls("player", record, regions, [player_id]))
+            moving = moving_slices([(r[4], r[5]) for r in replies], sign) if glob else []
+            scores = [int(r[0]) for r in replies if r[0] is not None]
+            scores += [sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id]
+            if not scores:
+                return None
+            calls = [
+                (
+                    "around",
+                    [keys.meta(board, r), keys.zset(board, r)],
+                    [record.version, player_id, scores[0], radius],
+                )
+                for r in regions
+            ]
+            windows = await self._raising(calls)
+            if [int(w[3]) for w in windows] != [int(r[6]) for r in replies]:
+                continue
+            out = [
+                RegionSlice(region, int(w[0]), int(w[1]), 0, self._entries(w[2], sign))
+                for region, w in zip(regions, windows, strict=True)
+            ]
+            out += moving
+            if any(pid == player_id for s in out for pid, _, _ in s.entries):
+                return out
+            return None  # deleted between the two round trips
+        raise RedisUnavailable("players kept moving between regions during the read; retry")
 
     @translated
     async def totals(self, record: BoardRecord) -> dict[str, int]:

@@ -238,7 +238,8 @@ class Writes:
         for region, pids in sources.items():
             done, failed = sorted(pids & landed), sorted(pids - landed)
             if done:
-                calls.append(("settle", [keys.outs(board, region)], [token, *done]))
+                ks = [keys.outs(board, region), keys.meta(board, region)]
+                calls.append(("settle", ks, [token, *done]))
             if failed:
                 ks = [keys.meta(board, region), keys.zset(board, region), keys.outs(board, region)]
                 calls.append(("restore", ks, [now, self.store.events_cap, token, *failed]))
@@ -250,7 +251,11 @@ class Writes:
                 snapshots.add(region, reply[0])
         moved = {pid for pids in sources.values() for pid in pids}
         calls = [
-            ("settle", [keys.ins(board, region)], [token, *sorted(pids & moved)])
+            (
+                "settle",
+                [keys.ins(board, region), keys.meta(board, region)],
+                [token, *sorted(pids & moved)],
+            )
             for region, pids in arrived.items()
             if pids & moved
         ]

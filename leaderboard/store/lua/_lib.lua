@@ -35,14 +35,23 @@ end
 -- The board's meta hash (one per region, same content): fails the call before any
 -- write when the board is gone or the caller's view of it is out of date.
 local function check_meta(meta_key, version)
-  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign')
+  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign', 'mv')
   if not m[1] then
     return redis.error_reply('NOBOARD board is gone')
   end
   if m[1] ~= version then
     return redis.error_reply('STALE board configuration changed')
   end
-  return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5])}
+  return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5]),
+    mv = tonumber(m[6] or '0')}
+end
+
+-- Counts every change to a region's move records or to a moving player's presence in it
+-- (field mv of its meta). A global read reads each region twice and retries when a count
+-- changed in between: what it used is then the regions' state at one instant, at which
+-- the move steps count every player once.
+local function moved(meta_key)
+  redis.call('HINCRBY', meta_key, 'mv', 1)
 end
 
 local function name_of(base, named, buckets, pid)

@@ -2,7 +2,7 @@
 -- KEYS[1] the region's meta hash, KEYS[2] its zset
 -- ARGV[1] expected board version, ARGV[2] player id, ARGV[3] the player's internal score
 -- (found by player.lua), ARGV[4] radius
--- Answers {start, better, entries}: the window starts at list position `start` (radius
+-- Answers {start, better, entries, moves (see moved)}: the window starts at list position `start` (radius
 -- before the player's place among entries ordered by (score, id byte-wise)); better counts
 -- the entries strictly better than the first one returned (or than the player when none
 -- is); entries are flat id, score, name.
@@ -29,4 +29,4 @@ local start = math.max(0, pos - radius)
 local items = slice(z, start, pos + here + radius - 1, meta.buckets)
 local better
 if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
-return {start, better, items}
+return {start, better, items, meta.mv}

@@ -40,4 +40,5 @@ for i = 6, #ARGV do
     found[#found + 1] = name
   end
 end
+if #found > 0 then moved(KEYS[1]) end
 return {found, top_snapshot(KEYS[1], z, touched)}

@@ -22,7 +22,10 @@ for i = 4, #ARGV do
         redis.call('SET', base .. 'named', '1')
       end
     end
-    if owner == token then redis.call('HDEL', outs, pid) end
+    if owner == token then
+      redis.call('HDEL', outs, pid)
+      moved(KEYS[1])
+    end
   end
 end
 return {top_snapshot(KEYS[1], z, touched)}

@@ -93,6 +93,7 @@ for i = first, #ARGV, 3 do
     redis.call('HDEL', outs, pid)
   end
   if carried then
+    moved(KEYS[1])
     if not carried.stale then redis.call('HSET', ins, pid, token) end
     if name == '' then name = carried.name end
   end

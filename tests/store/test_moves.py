@@ -1,0 +1,173 @@
+"""Players moving between regions, which on a cluster live in different slots.
+
+A move is pull (out of the old region, leaving a record), write (into the new one, marked
+with the move's token), settle. Global reads must count the player exactly once at every
+step, even when a process dies between two of them, and concurrent writes of one player
+must neither lose nor double an update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+from leaderboard.domain import BoardConfig, Mode
+from leaderboard.errors import RedisUnavailable
+from leaderboard.service import merge
+from leaderboard.settings import Settings
+from leaderboard.store import Store, keys
+from tests.redis_process import RedisTarget
+
+REGIONS = ("na", "eu", "apac")
+
+
+async def board(store: Store, mode: Mode = Mode.INCR, name: str = "m"):
+    config = BoardConfig(name, REGIONS, mode=mode, top_events=10)
+    await store.put_board(config, None, 64)
+    record = await store.load_board(name)
+    assert record is not None
+    return record
+
+
+async def global_view(store: Store, record) -> tuple[int, list[tuple[str, int, str]]]:
+    """Total and every entry (player, score, region) of the merged global list."""
+    slices = await store.pages(record, [(r, 0, 999) for r in REGIONS], moving=True)
+    rows = merge.top_page(slices, record.config.sign, 0, 1000)
+    return sum(s.total for s in slices), [(e.player_id, e.score, e.region) for e in rows]
+
+
+def connect(settings: Settings) -> Store:
+    return Store.connect(settings.redis_url, 8, 5.0, cluster=settings.redis_cluster)
+
+
+async def test_concurrent_increments_from_many_regions_count_once(
+    store: Store, settings: Settings, clean_redis: RedisTarget
+) -> None:
+    """Three processes add 1 to the same players from random regions, all at once."""
+    record = await board(store)
+    players = [f"p{i}" for i in range(5)]
+    writers = [connect(settings) for _ in range(3)]
+    rng = random.Random(7)
+    plans = [[(rng.choice(REGIONS), rng.choice(players)) for _ in range(40)] for _ in writers]
+
+    async def run(writer: Store, plan: list[tuple[str, str]]) -> None:
+        for region, pid in plan:
+            (result,) = await writer.write(record, [(region, [(pid, 1, None)])], 1000, False)
+            assert result == 1
+
+    try:
+        await asyncio.gather(*(run(w, p) for w, p in zip(writers, plans, strict=True)))
+    finally:
+        for w in writers:
+            await w.close()
+    expected = {pid: 0 for pid in players}
+    for plan in plans:
+        for _, pid in plan:
+            expected[pid] += 1
+    total, rows = await global_view(store, record)
+    assert total == len(players)
+    assert {pid: score for pid, score, _ in rows} == {p: n for p, n in expected.items() if n}
+    assert len(rows) == len({pid for pid, _, _ in rows})
+    with clean_redis.client() as r:
+        for region in REGIONS:
+            assert r.hlen(keys.outs("m", region)) == 0
+            assert r.hlen(keys.ins("m", region)) == 0
+        assert r.hlen(keys.player_locks("m")) == 0
+
+
+async def test_global_reads_during_moves_count_every_player_once(
+    store: Store, settings: Settings
+) -> None:
+    record = await board(store, Mode.SET)
+    players = [f"p{i}" for i in range(8)]
+    await store.write(record, [("na", [(p, i, None) for i, p in enumerate(players)])], 1, False)
+    mover = connect(settings)
+    stop = asyncio.Event()
+
+    async def move() -> None:
+        rng = random.Random(3)
+        try:
+            for _ in range(60):
+                pid = rng.choice(players)
+                await mover.write(
+                    record, [(rng.choice(REGIONS), [(pid, int(pid[1:]), None)])], 2, False
+                )
+        finally:
+            stop.set()
+
+    seen = 0
+
+    async def read() -> None:
+        nonlocal seen
+        while not stop.is_set():
+            total, rows = await global_view(store, record)
+            assert total == len(players)
+            assert sorted(pid for pid, _, _ in rows) == sorted(players)
+            standing = await store.standing(record, "p3")
+            assert standing is not None
+            assert (standing.score, standing.better_overall, standing.total_overall) == (3, 4, 8)
+            seen += 1
+
+    try:
+        await asyncio.gather(move(), read())
+    finally:
+        await mover.close()
+    assert seen > 0
+
+
+async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> None:
+    record = await board(store, Mode.BEST)
+    await store.write(record, [("na", [("a", 50, "Ann"), ("b", 40, None)])], 1, False)
+    # A process pulls "a" towards eu, then dies: no write, no settle, lock left to expire.
+    ks = [keys.meta("m", "na"), keys.zset("m", "na"), keys.outs("m", "na")]
+    await store._eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
+    total, rows = await global_view(store, record)
+    assert (total, rows) == (2, [("a", 50, "eu"), ("b", 40, "na")])
+    standing = await store.standing(record, "a")
+    assert standing is not None
+    assert (standing.score, standing.better_overall + 1, standing.total_overall) == (50, 1, 2)
+    window = await store.around(record, REGIONS, "a", 5)
+    assert window is not None
+    assert [e.player_id for e in merge.window(window, record.config.sign, "a", 5)] == ["a", "b"]
+
+    # The next write of "a" (best mode keeps 50 over 30) takes the record over, here to apac.
+    (written,) = await store.write(record, [("apac", [("a", 30, None)])], 2, True)
+    assert written == [(50, False, 0)]
+    total, rows = await global_view(store, record)
+    assert (total, rows) == (2, [("a", 50, "apac"), ("b", 40, "na")])
+    assert (await store.standing(record, "a")).name == "Ann"
+
+
+async def test_a_move_cut_short_after_the_write_counts_the_new_region_only(
+    store: Store,
+) -> None:
+    record = await board(store, Mode.SET)
+    await store.write(record, [("na", [("a", 50, None), ("b", 40, None)])], 1, False)
+    writes = store.writes
+    settle = writes._settle
+
+    async def crash(*args, **kwargs) -> None:
+        raise ConnectionError("the process died before settling")
+
+    writes._settle = crash  # type: ignore[method-assign]
+    with contextlib.suppress(RedisUnavailable):
+        await store.write(record, [("eu", [("a", 60, None)])], 2, False)
+    writes._settle = settle  # type: ignore[method-assign]
+    total, rows = await global_view(store, record)
+    assert (total, rows) == (2, [("a", 60, "eu"), ("b", 40, "na")])
+    await store.write(record, [("eu", [("a", 70, None)])], 3, False)  # in eu: the fast path
+    assert await global_view(store, record) == (2, [("a", 70, "eu"), ("b", 40, "na")])
+
+
+async def test_a_refused_write_puts_pulled_players_back(store: Store) -> None:
+    """An incr beyond the exact range refuses the chunk after its players were pulled."""
+    record = await board(store, Mode.INCR)
+    await store.write(record, [("na", [("a", 2**53 - 2, None), ("b", 1, None)])], 1, False)
+    (result,) = await store.write(record, [("eu", [("a", 5, None)])], 2, False)
+    assert isinstance(result, Exception)
+    assert await global_view(store, record) == (
+        2,
+        [("a", 2**53 - 2, "na"), ("b", 1, "na")],
+    )
+    assert await store.scores_of(record, ["a"]) == {"a": 2**53 - 2}
