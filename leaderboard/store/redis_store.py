@@ -11,8 +11,16 @@ from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import (
+    ClusterError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from leaderboard.domain import BoardConfig, Mode, Order, RegionSlice, Standing
@@ -46,6 +54,8 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             return await fn(*args, **kwargs)
         except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
+        except RedisClusterException as exc:  # no node for a slot: a failover under way
+            raise RedisUnavailable(f"Redis Cluster cannot serve this now ({exc})") from exc
         except ResponseError as exc:
             mapped = script_error(exc)
             if isinstance(mapped, RedisUnavailable):
@@ -61,6 +71,8 @@ def script_error(exc: ResponseError) -> Exception:
     word, _, rest = text.partition(" ")
     if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
         return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
+    if isinstance(exc, (ClusterError, TryAgainError)):  # redis-py drops CLUSTERDOWN etc.
+        return RedisUnavailable(f"Redis Cluster cannot serve this now ({text}); retry")
     if word in ("STALE", "RETRY", "NOBOARD"):  # NOBOARD: the board, or a region, is gone
         return StaleBoard(text)
     if word in REFUSALS:
@@ -169,7 +181,9 @@ class Store:
                     missing.append(i)
                 elif isinstance(reply, ResponseError):
                     results[i] = script_error(reply)
-                elif isinstance(reply, (RedisConnectionError, RedisTimeoutError)):
+                elif isinstance(
+                    reply, (RedisConnectionError, RedisTimeoutError, RedisClusterException)
+                ):
                     raise reply
                 else:
                     results[i] = reply
