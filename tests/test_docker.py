@@ -31,14 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 COMPOSE_FILES = ("compose.yaml", "compose.cluster.yaml")
 SETTINGS_VARIABLES = {f"LEADERBOARD_{name}" for name, _, _ in VARIABLES}
-# Issue 5 (Redis Cluster) adds LEADERBOARD_REDIS_CLUSTER to the settings; until then the
-# cluster file sets it ahead of time, and it is the only variable allowed to be no setting.
-# Once issue 5 lists it in VARIABLES this set is empty and the cluster file is held to the
-# same rule as compose.yaml.
-NOT_YET_SETTINGS = {
-    "compose.yaml": set(),
-    "compose.cluster.yaml": {"LEADERBOARD_REDIS_CLUSTER"} - SETTINGS_VARIABLES,
-}
 VARIABLE = re.compile(r"\$\{?(LEADERBOARD_[A-Z0-9_]+)")
 CLUSTER_NODES = [f"redis-{n}" for n in range(1, 7)]
 
@@ -156,7 +148,7 @@ def test_every_leaderboard_variable_is_a_setting(name: str) -> None:
             assert used <= locust_variables, sname
         else:
             extra |= used - SETTINGS_VARIABLES - image_variables
-    assert extra == NOT_YET_SETTINGS[name]
+    assert extra == set()
 
 
 def test_the_image_reads_only_leaderboard_workers_besides_the_settings() -> None:
