@@ -89,8 +89,25 @@ class Writes:
         batch = secrets.token_hex(8)
         calls = [self._call(record, chunk, now, ranks, free, batch, {}) for chunk in chunks]
         results: list[Any] = [None] * len(chunks)
+        todo = list(range(len(chunks)))
+        absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
+        if absent:
+            await self._locked(record, chunks, absent, now, ranks, results, snapshots)
+        return results
+
+    async def _apply(
+        self,
+        record: BoardRecord,
+        chunks: Sequence[Chunk],
+        todo: list[int],
+        calls: list[tuple[str, list[str], list[Any]]],
+        ranks: bool,
+        results: list[Any],
+        snapshots: Snapshots,
+    ) -> dict[int, list[str]]:
+        """Runs write calls for chunks ``todo``; answers the absent players of those held back."""
         absent: dict[int, list[str]] = {}
-        for i, reply in enumerate(await self.store._eval(calls)):
+        for i, reply in zip(todo, await self.store._eval(calls), strict=True):
             if isinstance(reply, Exception):
                 results[i] = reply
             elif reply[0]:
@@ -98,9 +115,7 @@ class Writes:
             else:
                 snapshots.add(chunks[i][0], reply[2])
                 results[i] = self._written(record, chunks[i], reply[1], ranks)
-        if absent:
-            await self._locked(record, chunks, absent, now, ranks, results, snapshots)
-        return results
+        return absent
 
     def _call(
         self,
@@ -166,15 +181,7 @@ class Writes:
                 calls = [
                     self._call(record, chunks[i], now, ranks, False, token, carried) for i in todo
                 ]
-                absent = {}
-                for i, reply in zip(todo, await self.store._eval(calls), strict=True):
-                    if isinstance(reply, Exception):
-                        results[i] = reply
-                    elif reply[0]:
-                        absent[i] = reply[0]
-                    else:
-                        snapshots.add(chunks[i][0], reply[2])
-                        results[i] = self._written(record, chunks[i], reply[1], ranks)
+                absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
                 if not absent:
                     break
             for i in absent:
