@@ -54,7 +54,7 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
             return await fn(*args, **kwargs)
         except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
-        except RedisClusterException as exc:  # no node for a slot: a failover under way
+        except (ClusterError, RedisClusterException) as exc:  # failover, slot moving
             raise RedisUnavailable(f"Redis Cluster cannot serve this now ({exc})") from exc
         except ResponseError as exc:
             mapped = script_error(exc)
@@ -182,7 +182,8 @@ class Store:
                 elif isinstance(reply, ResponseError):
                     results[i] = script_error(reply)
                 elif isinstance(
-                    reply, (RedisConnectionError, RedisTimeoutError, RedisClusterException)
+                    reply,
+                    (RedisConnectionError, RedisTimeoutError, ClusterError, RedisClusterException),
                 ):
                     raise reply
                 else:
