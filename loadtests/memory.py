@@ -135,17 +135,18 @@ async def report_split(store: Store, record: BoardRecord, grown: int, sample: in
     zsets = sum(await usage(store, zkeys, exact=True))
     activity, activity_keys, shown = await bucket_estimate(store, record, "a", sample, rng)
     names, names_keys, _ = await bucket_estimate(store, record, "n", sample, rng)
-    small = [keys.global_mirror(board), keys.stream(board, "global"), keys.config(board)]
+    # The board's own keys (mirror, top-N copies, locks...) and each region's fixed ones but
+    # the zset: region_keys with no buckets is exactly those.
+    small = [keys.config(board), *keys.board_keys(board, list(record.config.regions))]
     for region in record.config.regions:
-        base = keys.region_base(board, region)
-        small += [base + "ev", base + "m", base + "named"]
+        small += keys.region_keys(board, region, 0)[1:]
     other = sum(await usage(store, small, exact=True))
     rest = grown - zsets - activity - names - other
     rows = [
         (f"region zsets ({len(zkeys)}, exact)", zsets, len(zkeys)),
         (f"activity buckets (sampled {sample}/region)", activity, activity_keys),
         (f"name buckets (sampled {sample}/region)", names, names_keys),
-        ("streams, global mirror, metas (exact)", other, len(small)),
+        ("mirror, top copies, streams, metas (exact)", other, len(small)),
         ("unattributed (keyspace table, allocator)", rest, 0),
     ]
     print(f"\nsplit of the growth over {players:,} players (MEMORY USAGE):")

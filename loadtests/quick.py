@@ -33,7 +33,7 @@ import aiohttp
 import orjson
 
 from loadtests._support import busy_seconds, children, cpu_seconds, percentile
-from tests.redis_process import RedisProcess, free_port
+from tests.redis_process import RedisProcess, RedisTarget, free_port
 
 BOARD = "default"
 FIRST_ID = 1_000_000  # player-1000000, player-1000001, ...
@@ -48,10 +48,11 @@ Request = tuple[str, str, bytes | None]  # method, path, body
 class Server:
     """`python -m leaderboard serve` in a child process, its output in a log file."""
 
-    def __init__(self, redis_url: str, workers: int, log: Path) -> None:
+    def __init__(self, redis_url: str, workers: int, log: Path, cluster: bool = False) -> None:
         self.port = free_port()
         self.workers = workers
         self.redis_url = redis_url
+        self.cluster = cluster  # redis_url is a seed node of a Redis Cluster
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -61,6 +62,7 @@ class Server:
 
     def start(self) -> Server:
         env = dict(os.environ, LEADERBOARD_REDIS_URL=self.redis_url)
+        env["LEADERBOARD_REDIS_CLUSTER"] = str(int(self.cluster))
         args = [sys.executable, "-m", "leaderboard", "serve", "--port", str(self.port)]
         args += ["--workers", str(self.workers)]
         with self.log.open("wb") as out:
@@ -115,31 +117,37 @@ class Phase:
 
 
 class Cpu:
-    """CPU seconds of client, server, Redis and anything else, as % of one core.
+    """CPU seconds of client, server, Redis and anything else since it was made.
 
-    "other" is the whole machine's busy time minus ours: when it is not near 0, someone
-    else was using the cores and the phase's figures are not to be trusted.
+    "redis" sums every redis-server of the target (one, or each master of a cluster, also
+    listed as "redis:<port>"); without a server (a store-level run) "server" is 0. "other"
+    is the whole machine's busy time minus ours: when it is not near 0, someone else was
+    using the cores and the phase's figures are not to be trusted.
     """
 
-    def __init__(self, server: Server, redis: RedisProcess) -> None:
-        self.server, self.redis = server, redis
+    def __init__(self, server: Server | None, redis: RedisTarget) -> None:
+        self.server, self.nodes = server, redis.masters()
         self.start = self.read()
 
-    def read(self) -> tuple[float, float, float, float]:
-        return (
-            time.process_time(),
-            cpu_seconds(self.server.pids()),
-            cpu_seconds([self.redis.pid]),
-            busy_seconds(),
-        )
+    def read(self) -> dict[str, float]:
+        now = {"client": time.process_time()}
+        now["server"] = cpu_seconds(self.server.pids()) if self.server else 0.0
+        now |= {f"redis:{n.port}": cpu_seconds([n.pid]) for n in self.nodes}
+        return now | {"machine": busy_seconds()}
+
+    def spent(self) -> dict[str, float]:
+        """Seconds of CPU each used so far: client, server, redis, redis:<port>..., other."""
+        now = self.read()
+        spent = {who: now[who] - self.start[who] for who in now}
+        nodes = [spent[who] for who in spent if who.startswith("redis:")]
+        ours = spent["client"] + spent["server"] + sum(nodes)
+        other = max(0.0, spent.pop("machine") - ours)
+        return {"client": spent.pop("client"), "server": spent.pop("server"),
+                "redis": sum(nodes), **spent, "other": other}  # fmt: skip
 
     def busy(self, seconds: float) -> dict[str, float]:
-        client, server, redis, machine = (
-            b - a for a, b in zip(self.start, self.read(), strict=True)
-        )
-        spent = {"client": client, "server": server, "redis": redis}
-        spent["other"] = max(0.0, machine - client - server - redis)
-        return {who: round(100 * s / seconds) for who, s in spent.items()}
+        """The same, in % of one core over ``seconds``."""
+        return {who: round(100 * s / seconds) for who, s in self.spent().items()}
 
 
 async def measure(
@@ -212,8 +220,17 @@ def batch_body(ids: Sequence[int], regions: Sequence[str], rng: random.Random) -
     return orjson.dumps({"updates": [update(i, regions, rng) for i in ids]})
 
 
-async def wait_ready(http: aiohttp.ClientSession, server: Server, timeout: float = 60.0) -> None:
-    """Until the `default` board exists: the server creates it at start-up, once Redis answers."""
+def session(concurrency: int) -> aiohttp.ClientSession:
+    """Keep-alive connections, at most ``concurrency`` of them, 60 s per request."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
+
+
+async def wait_ready(
+    http: aiohttp.ClientSession, server: Server, timeout: float = 60.0
+) -> list[str]:
+    """Until the `default` board exists (the server creates it at start-up, once Redis
+    answers); answers its regions."""
     deadline = time.monotonic() + timeout
     while True:
         if not server.alive():
@@ -221,7 +238,7 @@ async def wait_ready(http: aiohttp.ClientSession, server: Server, timeout: float
         try:
             async with http.get(f"{server.base}/v1/boards/{BOARD}") as resp:
                 if resp.status == 200:
-                    return
+                    return (await resp.json())["regions"]
         except aiohttp.ClientError:
             pass
         if time.monotonic() > deadline:
@@ -260,7 +277,6 @@ def requests_for(args: argparse.Namespace, regions: Sequence[str]) -> dict[str, 
     rng = random.Random(args.seed)
     n = args.players
     singles = min(200_000, max(20_000, int(8_000 * args.seconds)))
-    batches = min(2_000, max(50, int(60 * args.seconds)))
     reads = [player(rng.randrange(n)) for _ in range(50_000)]
     path = f"/v1/boards/{BOARD}"
     return {
@@ -268,14 +284,23 @@ def requests_for(args: argparse.Namespace, regions: Sequence[str]) -> dict[str, 
             ("POST", f"{path}/scores", orjson.dumps(update(rng.randrange(n), regions, rng)))
             for _ in range(singles)
         ],
-        "batch": [
-            ("POST", f"{path}/scores/batch", batch_body(rng.sample(range(n), BATCH), regions, rng))
-            for _ in range(batches)
-        ],
+        "batch": batch_requests(args, regions, rng),
         "top": [("GET", f"{path}/top?limit=100", None)],
         "player": [("GET", f"{path}/players/{p}", None) for p in reads],
         "around": [("GET", f"{path}/players/{p}/around?radius=10", None) for p in reads],
     }
+
+
+def batch_requests(
+    args: argparse.Namespace, regions: Sequence[str], rng: random.Random
+) -> list[Request]:
+    """Batch posts of BATCH random existing players, each in its home region."""
+    n, path = args.players, f"/v1/boards/{BOARD}/scores/batch"
+    batches = min(2_000, max(50, int(60 * args.seconds)))
+    return [
+        ("POST", path, batch_body(rng.sample(range(n), BATCH), regions, rng))
+        for _ in range(batches)
+    ]
 
 
 PHASES = (
@@ -312,12 +337,8 @@ async def run(args: argparse.Namespace) -> dict:
         server = Server(redis.url, args.workers, Path(tmp) / "server.log")
         try:
             server.start()
-            connector = aiohttp.TCPConnector(limit=args.concurrency)
-            timeout = aiohttp.ClientTimeout(total=60)
-            async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-                await wait_ready(http, server)
-                async with http.get(f"{server.base}/v1/boards/{BOARD}") as resp:
-                    regions = (await resp.json())["regions"]
+            async with session(args.concurrency) as http:
+                regions = await wait_ready(http, server)
                 print(
                     f"server pid {server.pids()[0]} on "
                     f"{server.base}, {args.workers} worker(s); redis-server pid {redis.pid} "
