@@ -135,9 +135,10 @@ async def target_rows(cluster: bool, args: argparse.Namespace) -> list[Row]:
 
 
 def placement(cluster: RedisClusterProcess, boards: list[str]) -> None:
-    """Which master holds each region of the boards (hash slots, not chosen by the service)."""
+    """Which master holds each region of the boards (keys.place spreads them over slots)."""
     for board in boards:
-        where = [f"{r} {cluster.owner(keys.zset(board, r))[0].port}" for r in REGIONS]
+        tags = dict(zip(REGIONS, keys.place(board, REGIONS, {}), strict=True))  # a new board's
+        where = [f"{r} {cluster.owner(keys.zset(board, tags[r]))[0].port}" for r in REGIONS]
         mirror = cluster.owner(keys.global_mirror(board))[0].port
         print(f"cluster, board {board}: regions on masters {', '.join(where)}; board keys {mirror}")
 

@@ -113,7 +113,7 @@ async def bucket_estimate(
     board, buckets = record.config.board, record.buckets
     total, count, shown = 0.0, 0.0, []
     for region in record.config.regions:
-        base = keys.region_base(board, region)
+        base = keys.region_base(board, record.tag(region))
         picked = [f"{base}{kind}:{n}" for n in rng.sample(range(buckets), min(sample, buckets))]
         sizes = await usage(store, picked)
         scale = buckets / len(picked)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 
+from leaderboard.domain import GLOBAL
+from leaderboard.errors import BoardNotFound
 from leaderboard.service.boards import Boards, scope_regions
 
 INT_FIELDS = ("rank", "previous_rank", "score", "ts")
@@ -30,8 +32,9 @@ class Events:
 
     async def page(self, board: str, scope: str, after: str, limit: int) -> dict:
         """Read with a fresh config: no script stands between a cached one and the answer."""
-        scope_regions((await self.boards.record(board, fresh=True)).config, scope)
-        rows = await self.store.events(board, scope, after, limit)
+        record = await self.boards.record(board, fresh=True)
+        scope_regions(record.config, scope)
+        rows = await self.store.events(record, scope, after, limit)
         return {
             "events": [public(i, f) for i, f in rows],
             "last_id": rows[-1][0] if rows else after,
@@ -39,12 +42,22 @@ class Events:
 
     async def start(self, board: str, scope: str, after: str | None) -> str:
         """Checks the scope and answers where a stream starts: after ``after``, else now."""
-        scope_regions((await self.boards.record(board, fresh=True)).config, scope)
-        return after or await self.store.last_event_id(board, scope)
+        record = await self.boards.record(board, fresh=True)
+        scope_regions(record.config, scope)
+        return after or await self.store.last_event_id(record, scope)
 
     async def wait(self, board: str, scope: str, after: str) -> list[dict]:
-        """Events after ``after``, polled: a stream never holds a pooled connection."""
-        rows = await self.store.events(board, scope, after, 1000)
+        """Events after ``after``, polled: a stream never holds a pooled connection.
+
+        A board or region removed meanwhile leaves the stream idle, as an empty one would.
+        """
+        try:
+            record = await self.boards.record(board)
+        except BoardNotFound:
+            record = None
+        rows = []
+        if record is not None and scope in (GLOBAL, *record.config.regions):
+            rows = await self.store.events(record, scope, after, 1000)
         if not rows:
             await asyncio.sleep(POLL_SECONDS)
         return [public(i, f) for i, f in rows]

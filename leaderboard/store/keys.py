@@ -22,11 +22,19 @@
 | lb:{B}:locks                     | hash   | player -> lock of a write that may move it   |
 | lb:{B}:deleting                  | hash   | regions, buckets of a deletion under way     |
 
-On Redis Cluster a slot is a hash tag: each region's keys live together (so regions
-spread over the masters), and the board's own keys together in another slot.
+On a Redis Cluster a slot is a hash tag: each region's keys live together, and the board's
+own keys together in another slot. ``R`` in ``{B:R}`` is the region's tag: its name and a
+number, ``na#3``, chosen when the region is added so that a board's regions sit on slots
+spread evenly over 0..16383 (see place), hence on different masters of an evenly split
+cluster; ``lb:{B}:top:<R>`` and ``lb:{B}:seq`` use the plain name. Boards created before
+tags existed use the bare name as the tag.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 REGISTRY = "lb:boards"
 
@@ -105,3 +113,29 @@ def board_keys(board: str, regions: list[str]) -> list[str]:
     """The board's own keys (one slot), but the config and the deletion marker."""
     fixed = [global_mirror(board), stream(board, "global"), sequences(board), player_locks(board)]
     return fixed + [top_copy(board, r) for r in regions]
+
+
+def place(board: str, regions: Sequence[str], kept: Mapping[str, str]) -> tuple[str, ...]:
+    """Tags for a board's regions: ``kept`` ones stay (their keys hold data), each new one
+    gets the first ``name#k`` whose slot falls in the emptiest of len(regions) equal slices
+    of the slot range, so that regions spread over the masters however many there are."""
+    width = REDIS_CLUSTER_HASH_SLOTS / len(regions)
+
+    def part(tag: str) -> int:
+        return int(key_slot(f"{{{board}:{tag}}}".encode()) // width)
+
+    used = [0] * len(regions)
+    for tag in kept.values():
+        used[part(tag)] += 1
+    tags = []
+    for region in regions:
+        if region in kept:
+            tags.append(kept[region])
+            continue
+        target = used.index(min(used))
+        used[target] += 1
+        k = 0
+        while part(f"{region}#{k}") != target:
+            k += 1
+        tags.append(f"{region}#{k}")
+    return tuple(tags)

@@ -23,7 +23,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from leaderboard.domain import BoardConfig, Mode, Order, RegionSlice, Standing
+from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order, RegionSlice, Standing
 from leaderboard.errors import (
     BoardNotEmpty,
     RedisUnavailable,
@@ -100,9 +100,36 @@ class BoardRecord:
     version: int
     buckets: int
 
+    tags: tuple[str, ...] = ()  # per region, see keys.place; () for boards from before tags
+
+    @functools.cached_property
+    def _tags(self) -> dict[str, str]:
+        return dict(zip(self.config.regions, self.tags or self.config.regions, strict=True))
+
+    def tag(self, region: str) -> str:
+        return self._tags[region]
+
+    def zset(self, region: str) -> str:
+        return keys.zset(self.config.board, self.tag(region))
+
+    def meta(self, region: str) -> str:
+        return keys.meta(self.config.board, self.tag(region))
+
+    def outs(self, region: str) -> str:
+        return keys.outs(self.config.board, self.tag(region))
+
+    def ins(self, region: str) -> str:
+        return keys.ins(self.config.board, self.tag(region))
+
+    def cleanup_lock(self, region: str) -> str:
+        return keys.cleanup_lock(self.config.board, self.tag(region))
+
+    def stream(self, scope: str) -> str:
+        tag = scope if scope == GLOBAL else self.tag(scope)
+        return keys.stream(self.config.board, tag)
+
     def zsets(self, regions: Sequence[str] | None = None) -> list[str]:
-        board = self.config.board
-        return [keys.zset(board, r) for r in (regions or self.config.regions)]
+        return [self.zset(r) for r in (regions or self.config.regions)]
 
 
 def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
@@ -116,7 +143,8 @@ def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
         inactive_after_days=int(raw["inactive_after_days"]),
         top_events=int(raw["top_events"]),
     )
-    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]))
+    tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
+    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags)
 
 
 class Store:
@@ -245,10 +273,14 @@ class Store:
         if old is None:
             await self.finish_delete(board)
         old_regions = old.config.regions if old else ()
+        tag_of = {r: old.tag(r) for r in old_regions} if old else {}
+        kept = {r: t for r, t in tag_of.items() if r in config.regions}
+        tags = keys.place(board, config.regions, kept)
+        tag_of.update(zip(config.regions, tags, strict=True))
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         pipe = self.redis.pipeline(transaction=False)
         for region in regions:
-            pipe.zcard(keys.zset(board, region))
+            pipe.zcard(keys.zset(board, tag_of[region]))
         counts = await pipe.execute()
         ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
         ks += [keys.sequences(board), *(keys.top_copy(board, r) for r in regions)]
@@ -260,30 +292,28 @@ class Store:
             config.inactive_after_days,
             config.top_events,
             buckets,
+            ",".join(tags),
         ]
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
         created, version, stored_buckets, rebuild = await self._eval_one("put_board", ks, args)
         await self.redis.sadd(keys.REGISTRY, board)
-        record = BoardRecord(config, int(version), int(stored_buckets))
         calls = []
         for region in regions:
-            stays = region in config.regions
             fields = [version, config.mode.value, stored_buckets, config.top_events]
-            fields += [config.sign, int(stays)]
-            calls.append(
-                ("region_meta", [keys.meta(board, region), keys.zset(board, region)], fields)
-            )
+            fields += [config.sign, int(region in config.regions)]
+            ks = [keys.meta(board, tag_of[region]), keys.zset(board, tag_of[region])]
+            calls.append(("region_meta", ks, fields))
         await self._raising(calls)
         if int(rebuild):
-            await self.resync(record)
+            await self.resync(BoardRecord(config, int(version), int(stored_buckets), tags))
         return bool(created), int(version)
 
     async def resync(self, record: BoardRecord) -> None:
         """Rebuilds the global mirror from every region's top N."""
-        board, snapshots = record.config.board, Snapshots()
+        snapshots = Snapshots()
         calls = [
-            ("snapshot", [keys.meta(board, r), keys.zset(board, r)], [record.version])
+            ("snapshot", [record.meta(r), record.zset(r)], [record.version])
             for r in record.config.regions
         ]
         for region, reply in zip(record.config.regions, await self._raising(calls), strict=True):
@@ -308,13 +338,17 @@ class Store:
         board, regions = record.config.board, record.config.regions
         await self.redis.hset(
             keys.deleting(board),
-            mapping={"regions": ",".join(regions), "buckets": record.buckets},
+            mapping={
+                "regions": ",".join(regions),
+                "tags": ",".join(record.tag(r) for r in regions),
+                "buckets": record.buckets,
+            },
         )
         await self.redis.delete(keys.config(board), *keys.board_keys(board, list(regions)))
         pipe = self.redis.pipeline(transaction=False)
         pipe.srem(keys.REGISTRY, board)
         for region in regions:
-            pipe.execute_command("DEL", keys.meta(board, region))
+            pipe.execute_command("DEL", record.meta(region))
         await pipe.execute()
         await self.finish_delete(board)
 
@@ -325,11 +359,12 @@ class Store:
         if not marker:
             return False
         buckets, regions = int(marker["buckets"]), marker["regions"].split(",")
+        tags = marker.get("tags", marker["regions"]).split(",")
         # One UNLINK per slot (a region's keys, the board's): a cluster pipeline's own
         # unlink method splits keys by slot outside the pipeline, so send the command.
         pipe = self.redis.pipeline(transaction=False)
-        for region in regions:
-            every = keys.region_keys(board, region, buckets)
+        for tag in tags:
+            every = keys.region_keys(board, tag, buckets)
             for i in range(0, len(every), UNLINK_CHUNK):
                 pipe.execute_command("UNLINK", *every[i : i + UNLINK_CHUNK])
         pipe.execute_command("UNLINK", *keys.board_keys(board, regions))
@@ -363,11 +398,10 @@ class Store:
         self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
     ) -> list[tuple[str, list[str], list[Any]]]:
         """One call per region of a read script taking (meta, zset, outs, ins)."""
-        board = record.config.board
         return [
             (
                 name,
-                [keys.meta(board, r), keys.zset(board, r), keys.outs(board, r), keys.ins(board, r)],
+                [record.meta(r), record.zset(r), record.outs(r), record.ins(r)],
                 [record.version, *args],
             )
             for r in regions
@@ -376,7 +410,7 @@ class Store:
     async def _moves(self, record: BoardRecord, regions: Sequence[str]) -> list[int]:
         pipe = self.redis.pipeline(transaction=False)
         for r in regions:
-            pipe.hget(keys.meta(record.config.board, r), "mv")
+            pipe.hget(record.meta(r), "mv")
         return [int(n or 0) for n in await pipe.execute()]
 
     @translated
@@ -390,11 +424,11 @@ class Store:
         again, in a second round trip, to check the slices show one instant (see moved
         in _lib.lua).
         """
-        board, sign = record.config.board, record.config.sign
+        sign = record.config.sign
         calls = [
             (
                 "page",
-                [keys.meta(board, r), keys.zset(board, r), keys.outs(board, r), keys.ins(board, r)],
+                [record.meta(r), record.zset(r), record.outs(r), record.ins(r)],
                 [record.version, start, stop, int(moving)],
             )
             for r, start, stop in ranges
@@ -423,7 +457,7 @@ class Store:
 
     async def _standing(self, record: BoardRecord, player_id: str) -> Standing | bool | None:
         """The standing, or False when a move ran between the two round trips."""
-        board, regions, sign = record.config.board, record.config.regions, record.config.sign
+        regions, sign = record.config.regions, record.config.sign
         replies = await self._raising(self._calls("player", record, regions, [player_id]))
         moving = moving_slices([(r[4], r[5]) for r in replies], sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
@@ -440,9 +474,9 @@ class Store:
         others = [r for r in regions if r not in better]
         pipe = self.redis.pipeline(transaction=False)
         for r in regions:
-            pipe.hget(keys.meta(board, r), "mv")
+            pipe.hget(record.meta(r), "mv")
         for r in others:
-            pipe.zcount(keys.zset(board, r), "-inf", f"({internal}")
+            pipe.zcount(record.zset(r), "-inf", f"({internal}")
         counts = await pipe.execute()
         if [int(n or 0) for n in counts[: len(regions)]] != [int(r[6]) for r in replies]:
             return False
@@ -468,7 +502,7 @@ class Store:
         self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
     ) -> list[RegionSlice] | None:
         """Two round trips: the player's score, then each region's window around it."""
-        board, sign = record.config.board, record.config.sign
+        sign = record.config.sign
         glob = tuple(regions) == record.config.regions
         for _ in range(READ_ATTEMPTS):
             replies = await self._raising(self._calls("player", record, regions, [player_id]))
@@ -480,7 +514,7 @@ class Store:
             calls = [
                 (
                     "around",
-                    [keys.meta(board, r), keys.zset(board, r)],
+                    [record.meta(r), record.zset(r)],
                     [record.version, player_id, scores[0], radius],
                 )
                 for r in regions
@@ -541,10 +575,9 @@ class Store:
     @translated
     async def take_locks(self, record: BoardRecord, token: str, ttl_ms: int) -> bool:
         """Takes the cleanup lock of every region, or none of them."""
-        board = record.config.board
         taken = []
         for region in record.config.regions:
-            key = keys.cleanup_lock(board, region)
+            key = record.cleanup_lock(region)
             if not await self.redis.set(key, token, nx=True, px=ttl_ms):
                 await self.release_locks(record, token, taken)
                 return False
@@ -555,9 +588,8 @@ class Store:
     async def release_locks(
         self, record: BoardRecord, token: str, regions: Sequence[str] | None = None
     ) -> None:
-        board = record.config.board
         calls = [
-            ("lock", [keys.cleanup_lock(board, r)], [token, 0])
+            ("lock", [record.cleanup_lock(r)], [token, 0])
             for r in (record.config.regions if regions is None else regions)
         ]
         await self._eval(calls)
@@ -571,15 +603,14 @@ class Store:
         Answers (next bucket or -1, removed, examined), or None when the lock was lost
         (and then nothing was removed).
         """
-        board = record.config.board
-        lock = keys.cleanup_lock(board, region)
-        ks = [keys.meta(board, region), keys.zset(board, region), lock]
+        lock = record.cleanup_lock(region)
+        ks = [record.meta(region), record.zset(region), lock]
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
         now = int(time.time() * 1000)
         args += [now, self.events_cap, token]
         calls = [("cleanup", ks, args)]
         calls += [
-            ("lock", [keys.cleanup_lock(board, r)], [token, ttl_ms]) for r in record.config.regions
+            ("lock", [record.cleanup_lock(r)], [token, ttl_ms]) for r in record.config.regions
         ]
         batch = (await self._eval(calls))[0]
         if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
@@ -593,15 +624,15 @@ class Store:
 
     @translated
     async def events(
-        self, board: str, scope: str, after: str, limit: int
+        self, record: BoardRecord, scope: str, after: str, limit: int
     ) -> list[tuple[str, dict[str, str]]]:
         """Events of a scope after a stream id, oldest first."""
         start = "-" if after in ("0", "0-0") else f"({after}"
-        return await self.redis.xrange(keys.stream(board, scope), start, "+", count=limit)
+        return await self.redis.xrange(record.stream(scope), start, "+", count=limit)
 
     @translated
-    async def last_event_id(self, board: str, scope: str) -> str:
-        newest = await self.redis.xrevrange(keys.stream(board, scope), count=1)
+    async def last_event_id(self, record: BoardRecord, scope: str) -> str:
+        newest = await self.redis.xrevrange(record.stream(scope), count=1)
         return newest[0][0] if newest else "0-0"
 
 

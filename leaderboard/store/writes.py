@@ -127,9 +127,9 @@ class Writes:
         token: str,
         carried: dict[str, tuple[int | None, str]],
     ) -> tuple[str, list[str], list[Any]]:
-        board, (region, items) = record.config.board, chunk
-        ks = [keys.meta(board, region), keys.zset(board, region)]
-        ks += [keys.outs(board, region), keys.ins(board, region)]
+        region, items = chunk
+        ks = [record.meta(region), record.zset(region)]
+        ks += [record.outs(region), record.ins(region)]
         mine = {pid for pid, _, _ in items if pid in carried}
         args: list[Any] = [record.version, now, int(ranks), self.store.events_cap, int(free)]
         args += [token, len(mine)]
@@ -200,12 +200,11 @@ class Writes:
         sources: dict[str, set[str]],
         snapshots: Snapshots,
     ) -> None:
-        board = record.config.board
         calls, regions = [], []
         for region in record.config.regions:
             for dst in sorted(set(targets.values()) - {region}):
                 pids = [pid for pid, r in targets.items() if r == dst]
-                ks = [keys.meta(board, region), keys.zset(board, region), keys.outs(board, region)]
+                ks = [record.meta(region), record.zset(region), record.outs(region)]
                 args = [record.version, now, self.store.events_cap, token, dst, *pids]
                 calls.append(("pull", ks, args))
                 regions.append(region)
@@ -232,7 +231,6 @@ class Writes:
         snapshots: Snapshots,
     ) -> None:
         """Drops the records of completed moves, and puts back players whose write failed."""
-        board = record.config.board
         arrived: dict[str, set[str]] = {}
         for (region, items), result in zip(chunks, results, strict=True):
             if not isinstance(result, Exception):
@@ -245,10 +243,10 @@ class Writes:
         for region, pids in sources.items():
             done, failed = sorted(pids & landed), sorted(pids - landed)
             if done:
-                ks = [keys.outs(board, region), keys.meta(board, region)]
+                ks = [record.outs(region), record.meta(region)]
                 calls.append(("settle", ks, [token, *done]))
             if failed:
-                ks = [keys.meta(board, region), keys.zset(board, region), keys.outs(board, region)]
+                ks = [record.meta(region), record.zset(region), record.outs(region)]
                 calls.append(("restore", ks, [now, self.store.events_cap, token, *failed]))
                 back.append(region)
         replies = await self.store._eval(calls)
@@ -260,7 +258,7 @@ class Writes:
         calls = [
             (
                 "settle",
-                [keys.ins(board, region), keys.meta(board, region)],
+                [record.ins(region), record.meta(region)],
                 [token, *sorted(pids & moved)],
             )
             for region, pids in arrived.items()

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from leaderboard.http.app import create_app
+from leaderboard.http.keys import SERVICE
 from leaderboard.settings import Settings
-from leaderboard.store import keys
 from tests.redis_process import RedisClusterProcess
 
 pytestmark = pytest.mark.redis_cluster
@@ -56,7 +56,8 @@ async def test_a_master_failover_loses_no_acknowledged_write(
         with master.node_client() as node:
             assert node.wait(1, 5000) == 1  # the replica has every acknowledged write
 
-    master, replica = cluster.owner(keys.zset("default", "na"))
+    record = await client.app[SERVICE].boards.record("default")
+    master, replica = cluster.owner(record.zset("na"))
     assert replica is not None
     master.stop()
 

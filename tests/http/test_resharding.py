@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from leaderboard.http.app import create_app
+from leaderboard.http.keys import SERVICE
 from leaderboard.settings import Settings
-from leaderboard.store import keys
 from tests.redis_process import RedisClusterProcess
 
 pytestmark = pytest.mark.redis_cluster
@@ -77,7 +77,7 @@ async def test_a_region_slot_moving_between_masters(aiohttp_client, cluster) -> 
     ).status == 200
     await check(client, scores, strict=True)
 
-    key = keys.zset("default", "na")
+    key = (await client.app[SERVICE].boards.record("default")).zset("na")
     owner, _ = cluster.owner(key)
     target = next(m for m in cluster.masters() if m is not owner)
     with owner.node_client() as src, target.node_client() as dst:

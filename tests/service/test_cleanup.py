@@ -8,7 +8,6 @@ import time
 
 from leaderboard.domain import BoardConfig, Update
 from leaderboard.service import Service
-from leaderboard.store import keys
 from tests.redis_process import RedisTarget
 from tests.service.test_events import Follower
 
@@ -103,7 +102,8 @@ async def test_100k_stale_players_go_in_bounded_batches(
     before = clean_redis.command_calls("evalsha")
     report = await service.cleanup.run("c")
     calls = clean_redis.command_calls("evalsha") - before
-    assert not {keys.cleanup_lock("c", region) for region in REGIONS} & clean_redis.keys()
+    record = await service.boards.record("c")
+    assert not {record.cleanup_lock(region) for region in REGIONS} & clean_redis.keys()
     assert report.removed == {"c": 100_000}
     assert report.batches >= 100
     assert report.largest_batch <= 1_200

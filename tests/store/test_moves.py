@@ -71,8 +71,8 @@ async def test_concurrent_increments_from_many_regions_count_once(
     assert len(rows) == len({pid for pid, _, _ in rows})
     with clean_redis.client() as r:
         for region in REGIONS:
-            assert r.hlen(keys.outs("m", region)) == 0
-            assert r.hlen(keys.ins("m", region)) == 0
+            assert r.hlen(record.outs(region)) == 0
+            assert r.hlen(record.ins(region)) == 0
         assert r.hlen(keys.player_locks("m")) == 0
 
 
@@ -120,7 +120,7 @@ async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> Non
     record = await board(store, Mode.BEST)
     await store.write(record, [("na", [("a", 50, "Ann"), ("b", 40, None)])], 1, False)
     # A process pulls "a" towards eu, then dies: no write, no settle, lock left to expire.
-    ks = [keys.meta("m", "na"), keys.zset("m", "na"), keys.outs("m", "na")]
+    ks = [record.meta("na"), record.zset("na"), record.outs("na")]
     await store._eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
     total, rows = await global_view(store, record)
     assert (total, rows) == (2, [("a", 50, "eu"), ("b", 40, "na")])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from redis.crc import key_slot
 
 from leaderboard.domain import BoardConfig, Mode, Order
 from leaderboard.errors import RedisUnavailable, ScoreOutOfRange, StaleBoard
 from leaderboard.store import Store, keys
+from tests.redis_process import RedisClusterProcess
 
 
 async def make_board(store: Store, config: BoardConfig, buckets: int = 64):
@@ -22,11 +24,31 @@ async def test_every_key_of_a_region_shares_its_hash_tag(store: Store, clean_red
     await store.write(record, [("na", [("p1", 5, "Ann")]), ("eu", [("p2", 7, None)])], 100, False)
     names = clean_redis.keys()
     region_keys = [k for k in names if k.startswith("lb:{b1:")]
-    assert {k.split("}")[0] for k in region_keys} == {"lb:{b1:na", "lb:{b1:eu"}
+    tags = {record.tag("na"), record.tag("eu")}
+    assert {k.split("}")[0] for k in region_keys} == {f"lb:{{b1:{t}" for t in tags}
     board_keys = {keys.config("b1"), keys.global_mirror("b1"), keys.stream("b1", "global")}
     board_keys |= {keys.sequences("b1"), keys.top_copy("b1", "na"), keys.top_copy("b1", "eu")}
     assert set(names) - set(region_keys) == {keys.REGISTRY, *board_keys}
     assert {k.split("}")[0] for k in board_keys} == {"lb:{b1"}
+
+
+async def test_a_boards_regions_spread_over_the_masters(store: Store, clean_redis) -> None:
+    """Tags put the regions in different thirds of the slot range; regions added later go
+    to the emptiest part, and tags of regions that stay never change (their keys hold data)."""
+    record = await make_board(store, BoardConfig("spread", ("na", "eu", "apac")))
+    parts = sorted(key_slot(record.zset(r).encode()) * 3 // 16384 for r in ("na", "eu", "apac"))
+    assert parts == [0, 1, 2]
+    if isinstance(clean_redis, RedisClusterProcess):  # an evenly split 3-master cluster
+        owners = {clean_redis.owner(record.zset(r))[0].port for r in ("na", "eu", "apac")}
+        assert len(owners) == 3
+    await store.put_board(BoardConfig("spread", ("na", "eu", "apac", "sa")), record, 64)
+    grown = await store.load_board("spread")
+    assert grown is not None
+    assert [grown.tag(r) for r in ("na", "eu", "apac")] == [
+        record.tag(r) for r in ("na", "eu", "apac")
+    ]
+    quarters = sorted(key_slot(grown.zset(r).encode()) * 4 // 16384 for r in grown.config.regions)
+    assert len(set(quarters)) >= 3
 
 
 async def test_write_answers_score_flag_and_better_count(store: Store) -> None:
@@ -89,7 +111,7 @@ async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) 
         record, [("na", items[i : i + 100]) for i in range(0, 3000, 100)], 7000, False
     )
     with clean_redis.client(decode_responses=True) as r:
-        base = keys.region_base("b", "na")
+        base = keys.region_base("b", record.tag("na"))
         sizes = [r.hlen(f"{base}a:{n}") for n in range(64)]
         assert sum(sizes) == 3000
         assert max(sizes) < 128, "a bucket outgrew the listpack encoding"

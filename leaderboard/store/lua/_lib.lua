@@ -90,7 +90,7 @@ local edges = {}
 
 local function scope_names(zkey)
   local inner = string.match(zkey, '{(.*)}')
-  local board, region = string.match(inner, '^(.*):([^:]*)$')
+  local board, region = string.match(inner, '^(.*):([^:#]*)#?%d*$')
   if board then return board, region end
   return inner, 'global'
 end
