@@ -63,25 +63,34 @@ class Scores:
         }
 
     async def submit_batch(self, board: str, updates: Sequence[Update]) -> int:
+        """Chunks refused for a stale config are sent again after a reload, and only they:
+        regions take a config change one by one, so other chunks may have been applied."""
         chunks = plan_chunks(updates, self.chunk)
-        done = 0
+        pending = list(range(len(chunks)))
 
         async def write(record: BoardRecord) -> int:
-            nonlocal done
+            nonlocal pending
             check_regions(record, updates)
-            if done == 0 and len(chunks) > 1 and record.config.mode is Mode.INCR:
+            if len(pending) == len(chunks) > 1 and record.config.mode is Mode.INCR:
                 # Raw reads, no script to notice a stale config: check it first.
                 fresh = await self.boards.record(board, fresh=True)
                 if fresh.version != record.version:
                     raise StaleBoard("board changed")
                 ids = list(dict.fromkeys(u.player_id for u in updates))
                 check_incr_range(updates, await self.store.scores_of(record, ids))
-            results = await self.store.write(record, chunks[done:], now_ms(), False)
-            for result in results:
-                if isinstance(result, Exception):
+            results = await self.store.write(record, [chunks[i] for i in pending], now_ms(), False)
+            stale, left = None, []
+            for i, result in zip(pending, results, strict=True):
+                if isinstance(result, StaleBoard):
+                    stale = result
+                    left.append(i)
+                elif isinstance(result, Exception):
                     raise result
-                done += 1
-                self.applied += int(result)
+                else:
+                    self.applied += int(result)
+            pending = left
+            if stale is not None:
+                raise stale
             return len(updates)
 
         if not updates:

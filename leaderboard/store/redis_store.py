@@ -75,6 +75,8 @@ def script_error(exc: ResponseError) -> Exception:
         return RedisUnavailable(f"Redis Cluster cannot serve this now ({text}); retry")
     if word in ("STALE", "RETRY", "NOBOARD"):  # NOBOARD: the board, or a region, is gone
         return StaleBoard(text)
+    if "non local key" in text:  # a script met a bucket key whose slot is migrating
+        return RedisUnavailable(f"Redis Cluster is moving this region ({text}); retry")
     if word in REFUSALS:
         return RedisUnavailable(f"Redis cannot serve this now ({text}); retry in a moment")
     if word == "RANGE":
@@ -279,9 +281,11 @@ class Store:
         tag_of.update(zip(config.regions, tags, strict=True))
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         pipe = self.redis.pipeline(transaction=False)
-        for region in regions:
+        for region in regions:  # players, and players on their way out (pull.lua)
             pipe.zcard(keys.zset(board, tag_of[region]))
-        counts = await pipe.execute()
+            pipe.hlen(keys.outs(board, tag_of[region]))
+        sizes = await pipe.execute()
+        counts = [sizes[i] + sizes[i + 1] for i in range(0, len(sizes), 2)]
         ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
         ks += [keys.sequences(board), *(keys.top_copy(board, r) for r in regions)]
         args: list[Any] = [
@@ -443,7 +447,8 @@ class Store:
                 RegionSlice(region, start, int(res[1]), int(res[0]), self._entries(res[2], sign))
                 for (region, start, _), res in zip(ranges, replies, strict=True)
             ]
-            return out + moving_slices([(r[3], r[4]) for r in replies], sign)
+            records = [(r, res[3], res[4]) for (r, _, _), res in zip(ranges, replies, strict=True)]
+            return out + moving_slices(records, record.config.regions, sign)
         raise RedisUnavailable("players kept moving between regions during the read; retry")
 
     @translated
@@ -459,7 +464,8 @@ class Store:
         """The standing, or False when a move ran between the two round trips."""
         regions, sign = record.config.regions, record.config.sign
         replies = await self._raising(self._calls("player", record, regions, [player_id]))
-        moving = moving_slices([(r[4], r[5]) for r in replies], sign)
+        records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
+        moving = moving_slices(records, regions, sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
         home = next((i for i, r in enumerate(replies) if r[0] is not None), None)
         better = {}
@@ -472,15 +478,15 @@ class Store:
         else:
             return None
         others = [r for r in regions if r not in better]
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=False)  # per node in this order: counts, then
+        for r in others:  # the move counts that must not have changed since the first trip
+            pipe.zcount(record.zset(r), "-inf", f"({internal}")
         for r in regions:
             pipe.hget(record.meta(r), "mv")
-        for r in others:
-            pipe.zcount(record.zset(r), "-inf", f"({internal}")
         counts = await pipe.execute()
-        if [int(n or 0) for n in counts[: len(regions)]] != [int(r[6]) for r in replies]:
+        if [int(n or 0) for n in counts[len(others) :]] != [int(r[6]) for r in replies]:
             return False
-        better.update(zip(others, (int(n) for n in counts[len(regions) :]), strict=True))
+        better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
         ahead = sum(
             1
             for pid, (_, score, _) in passing.items()
@@ -506,7 +512,8 @@ class Store:
         glob = tuple(regions) == record.config.regions
         for _ in range(READ_ATTEMPTS):
             replies = await self._raising(self._calls("player", record, regions, [player_id]))
-            moving = moving_slices([(r[4], r[5]) for r in replies], sign) if glob else []
+            records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
+            moving = moving_slices(records, regions, sign) if glob else []
             scores = [int(r[0]) for r in replies if r[0] is not None]
             scores += [sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id]
             if not scores:
@@ -636,26 +643,29 @@ class Store:
         return newest[0][0] if newest else "0-0"
 
 
-def moving_slices(records: Sequence[tuple[list[str], list[str]]], sign: int) -> list[RegionSlice]:
+def moving_slices(
+    records: Sequence[tuple[str, list[str], list[str]]], regions: Sequence[str], sign: int
+) -> list[RegionSlice]:
     """Players between two regions, from every region's move records, as complete slices.
 
-    A player pulled out of a region (out record) and not yet marked as arrived with the
-    same token (in record) is in no zset: it is counted here, in its destination region.
+    ``records`` holds (region, its out records, its in records) as HGETALL gives them. A
+    player pulled out of a region (out record) whose destination does not hold the same
+    token (in record) is in no zset: it is counted here once, in its destination region
+    (or the region it left, when the destination was removed from the board meanwhile).
     """
-    leaving: dict[str, tuple[str, str, int, str]] = {}
-    arrived: set[tuple[str, str]] = set()
-    for outs, ins in records:
+    arrived = {(ins[i], ins[i + 1]) for _, _, ins in records for i in range(0, len(ins), 2)}
+    rows: dict[str, tuple[str, int, str]] = {}
+    for region, outs, _ in records:
         for i in range(0, len(outs), 2):
-            token, dst, score, name = outs[i + 1].split("\t", 3)
-            leaving[outs[i]] = (token, dst, int(score), name)
-        arrived.update((ins[i], ins[i + 1]) for i in range(0, len(ins), 2))
-    rows: dict[str, list[tuple[int, str, str | None]]] = {}
-    for pid, (token, dst, score, name) in leaving.items():
-        if (pid, token) not in arrived:
-            rows.setdefault(dst, []).append((score, pid, name or None))
+            pid, (token, dst, score, name) = outs[i], outs[i + 1].split("\t", 3)
+            if (pid, token) not in arrived and pid not in rows:
+                rows[pid] = (dst if dst in regions else region, int(score), name)
+    by_region: dict[str, list[tuple[int, str, str | None]]] = {}
+    for pid, (region, score, name) in rows.items():
+        by_region.setdefault(region, []).append((score, pid, name or None))
     return [
         RegionSlice(
-            dst, 0, 0, len(found), [(pid, sign * s, name) for s, pid, name in sorted(found)]
+            region, 0, 0, len(found), [(pid, sign * s, name) for s, pid, name in sorted(found)]
         )
-        for dst, found in rows.items()
+        for region, found in by_region.items()
     ]

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Item = tuple[str, int, str | None]
 Chunk = tuple[str, Sequence[Item]]
-LOCK_TTL_MS = 10_000
+LOCK_TTL_MS = 30_000
 LOCKED_ATTEMPTS = 3
 
 
@@ -50,6 +50,15 @@ class Snapshots:
             seq = int(snapshot[0])
             if seq > self.newest.get(region, (0, []))[0]:
                 self.newest[region] = (seq, snapshot[1])
+
+
+@dataclass
+class Move:
+    """One locked pass: its token, what each player carries, where players were pulled from."""
+
+    token: str
+    carried: dict[str, tuple[int | None, str]] = field(default_factory=dict)
+    sources: dict[str, set[str]] = field(default_factory=dict)  # region -> players
 
 
 def _crossing(chunks: Sequence[Chunk]) -> bool:
@@ -68,10 +77,13 @@ class Writes:
         self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
     ) -> list[Any]:
         snapshots = Snapshots()
-        if _crossing(chunks):
-            results = []
+        if _crossing(chunks):  # one chunk at a time, none after a refused one (order)
+            results: list[Any] = []
             for chunk in chunks:
-                results += await self._write(record, [chunk], now, ranks, snapshots)
+                if results and isinstance(results[-1], Exception):
+                    results.append(results[-1])
+                else:
+                    results += await self._write(record, [chunk], now, ranks, snapshots)
         else:
             results = await self._write(record, chunks, now, ranks, snapshots)
         await self.sync(record, snapshots, now)
@@ -160,124 +172,192 @@ class Writes:
         results: list[Any],
         snapshots: Snapshots,
     ) -> None:
-        """Steps 1 to 4 of the module's docstring for the chunks that found players absent."""
-        token = secrets.token_hex(8)
-        carried: dict[str, tuple[int | None, str]] = {}
-        sources: dict[str, set[str]] = {}  # region -> players pulled out of it
+        """Steps 1 to 4 of the module's docstring for the chunks that found players absent.
+
+        Once a player is pulled, nothing here raises before it is written or put back: a
+        failure becomes the result of the chunks concerned.
+        """
+        move = Move(secrets.token_hex(8))
+        handled = sorted(absent)
         try:
             for _ in range(LOCKED_ATTEMPTS):
                 # Every player of these chunks: one that was here may leave meanwhile.
                 targets = {pid: chunks[i][0] for i in absent for pid, _, _ in chunks[i][1]}
-                new = {pid: region for pid, region in targets.items() if pid not in carried}
-                try:
-                    await self.lock(record, token, list(new))
-                except RedisUnavailable as exc:
+                new = {pid: region for pid, region in targets.items() if pid not in move.carried}
+                failure = await self._take(record, move, new, now, snapshots)
+                if failure is None and not await self.lock(
+                    record, move.token, list(move.carried), wait=False
+                ):
+                    failure = RedisUnavailable("a player lock expired during the write; retry")
+                if failure is not None:
                     for i in absent:
-                        results[i] = exc
+                        results[i] = failure
                     absent = {}
                     break
-                await self._pull(record, token, new, now, carried, sources, snapshots)
                 todo = sorted(absent)
                 calls = [
-                    self._call(record, chunks[i], now, ranks, False, token, carried) for i in todo
+                    self._call(record, chunks[i], now, ranks, False, move.token, move.carried)
+                    for i in todo
                 ]
                 absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
                 if not absent:
                     break
             for i in absent:
                 results[i] = RedisUnavailable("players kept moving during the write; retry")
-            await self._settle(record, chunks, results, token, carried, sources, now, snapshots)
+            landed = {
+                pid
+                for i in handled
+                if not isinstance(results[i], Exception)
+                for pid, _, _ in chunks[i][1]
+            }
+            await self._settle(record, chunks, handled, results, move, landed, now, snapshots)
         finally:
-            await self.unlock(record, token, list(carried))
+            await self.unlock(record, move.token, list(move.carried))
 
-    async def _pull(
+    async def _take(
         self,
         record: BoardRecord,
-        token: str,
+        move: Move,
         targets: dict[str, str],
         now: int,
-        carried: dict[str, tuple[int | None, str]],
-        sources: dict[str, set[str]],
         snapshots: Snapshots,
-    ) -> None:
+    ) -> Exception | None:
+        """Steps 1 and 2: locks these players and pulls them out of every other region;
+        answers a failure. A player found in a zset wins over a record, and a record whose
+        move did arrive (its destination holds the same token) is stale: dropped, not
+        carried."""
+        try:
+            await self.lock(record, move.token, list(targets))
+        except RedisUnavailable as exc:
+            return exc
+        for pid in targets:
+            move.carried[pid] = (None, "")
         calls, regions = [], []
         for region in record.config.regions:
             for dst in sorted(set(targets.values()) - {region}):
                 pids = [pid for pid, r in targets.items() if r == dst]
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                args = [record.version, now, self.store.events_cap, token, dst, *pids]
+                args = [record.version, now, self.store.events_cap, move.token, dst, *pids]
                 calls.append(("pull", ks, args))
                 regions.append(region)
-        for pid in targets:
-            carried[pid] = (None, "")
+        failure = None
+        hits: dict[str, list[tuple[str, int, str, str]]] = {}
         for region, reply in zip(regions, await self.store._eval(calls), strict=True):
             if isinstance(reply, Exception):
-                raise reply
+                failure = reply
+                continue
             found, snapshot = reply
             snapshots.add(region, snapshot)
-            for j in range(0, len(found), 3):
-                carried[found[j]] = (int(found[j + 1]), found[j + 2])
-                sources.setdefault(region, set()).add(found[j])
+            for j in range(0, len(found), 4):
+                pid, score, name, origin = found[j : j + 4]
+                hits.setdefault(pid, []).append((region, int(score), name, origin))
+                move.sources.setdefault(region, set()).add(pid)
+        arrived = await self._arrived(record, hits)
+        stale: dict[str, list[str]] = {}
+        for pid, found_at in hits.items():
+            live = [h for h in found_at if not h[3]] + [
+                h for h in found_at if h[3] and (pid, h[3]) not in arrived
+            ]
+            if live:
+                move.carried[pid] = (live[0][1], live[0][2])
+            for region, _, _, _ in found_at:
+                if not live or region != live[0][0]:
+                    stale.setdefault(region, []).append(pid)
+                    move.sources[region].discard(pid)
+        calls = [
+            ("settle", [record.outs(r), record.meta(r)], [move.token, *pids])
+            for r, pids in stale.items()
+        ]
+        for reply in await self.store._eval(calls):
+            failure = failure or (reply if isinstance(reply, Exception) else None)
+        return failure
+
+    async def _arrived(
+        self, record: BoardRecord, hits: dict[str, list[tuple[str, int, str, str]]]
+    ) -> set[tuple[str, str]]:
+        """The (player, record origin) pairs whose move reached its destination."""
+        asked = [
+            (pid, origin)
+            for pid, found_at in hits.items()
+            for _, _, _, origin in found_at
+            if origin and origin.split("\t")[1] in record.config.regions
+        ]
+        if not asked:
+            return set()
+        pipe = self.store.redis.pipeline(transaction=False)
+        for pid, origin in asked:
+            pipe.hget(record.ins(origin.split("\t")[1]), pid)
+        tokens = await pipe.execute()
+        return {
+            (pid, origin)
+            for (pid, origin), token in zip(asked, tokens, strict=True)
+            if token == origin.split("\t")[0]
+        }
 
     async def _settle(
         self,
         record: BoardRecord,
         chunks: Sequence[Chunk],
+        handled: list[int],
         results: list[Any],
-        token: str,
-        carried: dict[str, tuple[int | None, str]],
-        sources: dict[str, set[str]],
+        move: Move,
+        landed: set[str],
         now: int,
         snapshots: Snapshots,
     ) -> None:
-        """Drops the records of completed moves, and puts back players whose write failed."""
-        arrived: dict[str, set[str]] = {}
-        for (region, items), result in zip(chunks, results, strict=True):
-            if not isinstance(result, Exception):
-                for pid, _, _ in items:
-                    if pid in carried:
-                        arrived.setdefault(region, set()).add(pid)
-        landed = set().union(*arrived.values()) if arrived else set()
+        """Drops the records of completed moves (old region first, then the new one's, once
+        the first is gone), and puts back players whose write failed."""
         calls: list[tuple[str, list[str], list[Any]]] = []
-        back: list[str] = []
-        for region, pids in sources.items():
+        regions: list[str] = []
+        for region, pids in move.sources.items():
             done, failed = sorted(pids & landed), sorted(pids - landed)
             if done:
                 ks = [record.outs(region), record.meta(region)]
-                calls.append(("settle", ks, [token, *done]))
+                calls.append(("settle", ks, [move.token, *done]))
+                regions.append(region)
             if failed:
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                calls.append(("restore", ks, [now, self.store.events_cap, token, *failed]))
-                back.append(region)
+                calls.append(("restore", ks, [now, self.store.events_cap, move.token, *failed]))
+                regions.append(region)
+        settled: set[str] = set()
         replies = await self.store._eval(calls)
-        restores = (r for (name, _, _), r in zip(calls, replies, strict=True) if name == "restore")
-        for region, reply in zip(back, restores, strict=True):
-            if not isinstance(reply, Exception):
+        for region, (name, _, args), reply in zip(regions, calls, replies, strict=True):
+            if isinstance(reply, Exception):
+                continue
+            if name == "settle":
+                settled.update(args[1:])
+            else:
                 snapshots.add(region, reply[0])
-        moved = {pid for pids in sources.values() for pid in pids}
+        arrived: dict[str, set[str]] = {}
+        for i in handled:
+            region, items = chunks[i]
+            if not isinstance(results[i], Exception):
+                arrived.setdefault(region, set()).update(p for p, _, _ in items if p in settled)
         calls = [
-            (
-                "settle",
-                [record.ins(region), record.meta(region)],
-                [token, *sorted(pids & moved)],
-            )
+            ("settle", [record.ins(region), record.meta(region)], [move.token, *sorted(pids)])
             for region, pids in arrived.items()
-            if pids & moved
+            if pids
         ]
         await self.store._eval(calls)
 
-    async def lock(self, record: BoardRecord, token: str, players: list[str]) -> None:
-        """Takes these players' locks, waiting while another write holds any of them."""
+    async def lock(
+        self, record: BoardRecord, token: str, players: list[str], wait: bool = True
+    ) -> bool:
+        """Takes (or renews) these players' locks, waiting while another write holds any.
+
+        Without ``wait``, answers whether they could be taken at once: a mover renews its
+        locks right before it writes, and gives up if one expired and was taken meanwhile.
+        """
         if not players:
-            return
+            return True
         key = keys.player_locks(record.config.board)
         deadline = time.monotonic() + self.store.timeout
         while True:
             taken = await self.store._eval_one(
                 "player_locks", [key], [token, "take", LOCK_TTL_MS, *players]
             )
-            if taken:
-                return
+            if taken or not wait:
+                return bool(taken)
             if time.monotonic() > deadline:
                 raise RedisUnavailable("a player is being moved by another write; retry")
             await asyncio.sleep(0.002 + secrets.randbelow(5) / 1000)

@@ -12,11 +12,14 @@ import asyncio
 import contextlib
 import random
 
-from leaderboard.domain import BoardConfig, Mode
+import pytest
+
+from leaderboard.domain import BoardConfig, Mode, Update
 from leaderboard.errors import RedisUnavailable
-from leaderboard.service import merge
+from leaderboard.service import Service, merge
 from leaderboard.settings import Settings
 from leaderboard.store import Store, keys
+from leaderboard.store.writes import Move, Snapshots
 from tests.redis_process import RedisTarget
 
 REGIONS = ("na", "eu", "apac")
@@ -171,3 +174,93 @@ async def test_a_refused_write_puts_pulled_players_back(store: Store) -> None:
         [("a", 2**53 - 2, "na"), ("b", 1, "na")],
     )
     assert await store.scores_of(record, ["a"]) == {"a": 2**53 - 2}
+
+
+async def crash_move(store: Store, record, pid: str, dst: str, score: int) -> None:
+    """A mover that locks, pulls and writes, then dies before settling (its lock expires:
+    released here rather than waited for)."""
+    writes, move, snapshots = store.writes, Move("dead-mover-0001"), Snapshots()
+    assert await writes._take(record, move, {pid: dst}, 1000, snapshots) is None
+    chunks = [(dst, [(pid, score, None)])]
+    call = writes._call(record, chunks[0], 1000, False, False, move.token, move.carried)
+    results: list = [None]
+    await writes._apply(record, chunks, [0], [call], False, results, snapshots)
+    assert results == [1]
+    await writes.unlock(record, move.token, [pid])
+
+
+async def test_two_batches_holding_one_region_keep_each_players_order(store: Store) -> None:
+    """Batch X's later chunk must wait behind its first one, even when batch Y also waits."""
+    record = await board(store, Mode.SET)
+    await store.write(record, [("na", [("p", 1, None)])], 1, False)
+    writes = store.writes
+    x = [("na", [("new1", 5, None), ("p", 10, None)]), ("na", [("p", 20, None)])]
+    y = [("na", [("new2", 5, None)])]
+    first = await store._eval([writes._call(record, x[0], 1, False, False, "batch-x", {})])
+    await store._eval([writes._call(record, y[0], 1, False, False, "batch-y", {})])
+    held = await store._eval([writes._call(record, x[1], 1, False, False, "batch-x", {})])
+    assert held[0][0] == ["*"]
+    results: list = [None, None]
+    await writes._locked(record, x, {0: first[0][0], 1: ["*"]}, 1, False, results, Snapshots())
+    assert results == [2, 1]
+    assert await store.scores_of(record, ["p"]) == {"p": 20}
+
+
+async def test_a_stale_record_of_an_arrived_move_is_not_taken_over(store: Store) -> None:
+    record = await board(store, Mode.INCR)
+    await store.write(record, [("apac", [("r", 100, None)])], 1, False)
+    await crash_move(store, record, "r", "eu", 1)  # arrived in eu, record left in apac
+    assert await store.write(record, [("eu", [("r", 1000, None)])], 2, False) == [1]
+    assert await store.write(record, [("na", [("r", 1, None)])], 3, False) == [1]
+    assert await store.scores_of(record, ["r"]) == {"r": 1102}
+    assert await global_view(store, record) == (1, [("r", 1102, "na")])
+
+
+async def test_a_player_with_an_arrived_and_a_pending_record_counts_once(store: Store) -> None:
+    record = await board(store, Mode.INCR)
+    await store.write(record, [("apac", [("r", 100, None)])], 1, False)
+    await crash_move(store, record, "r", "eu", 1)
+    ks = [record.meta("eu"), record.zset("eu"), record.outs("eu")]
+    await store._eval([("pull", ks, [record.version, 1, 100, "second-mover", "na", "r"])])
+    assert await global_view(store, record) == (1, [("r", 101, "na")])
+
+
+@pytest.mark.parametrize(
+    ("lagging", "batch", "expected"),
+    [
+        ("na", [("p", "na"), ("q", "eu")], {"p": 2, "q": 2}),  # the na chunk is refused
+        ("apac", [("p", "na"), ("n", "eu")], {"p": 2, "n": 1}),  # n's pull from apac is
+    ],
+)
+async def test_chunks_refused_for_a_half_applied_config_change_are_the_only_ones_resent(
+    store: Store, settings: Settings, lagging: str, batch: list, expected: dict
+) -> None:
+    """Regions take a config change one by one; ``lagging`` has not yet when the batch
+    runs, and catches up before the service retries."""
+    record = await board(store, Mode.INCR)
+    await store.write(record, [("na", [("p", 1, None)]), ("eu", [("q", 1, None)])], 1, False)
+    service = Service.build(store, settings)
+    await service.boards.record("m")
+    newer = [record.version + 1, "incr", 64, 10, 1, 1]
+    for region in REGIONS:
+        if region != lagging:
+            await store._eval([("region_meta", [record.meta(region), record.zset(region)], newer)])
+    write = store.write
+
+    async def catching_up(*args):
+        results = await write(*args)
+        ks = [record.meta(lagging), record.zset(lagging)]
+        await store._eval([("region_meta", ks, newer)])
+        return results
+
+    store.write = catching_up  # type: ignore[method-assign]
+    await store.redis.hset(keys.config("m"), "version", newer[0])
+    try:
+        updates = [Update(pid, region, 1) for pid, region in batch]
+        await service.scores.submit_batch("m", updates)
+    finally:
+        store.write = write  # type: ignore[method-assign]
+    assert await store.scores_of(record, list(expected)) == expected
+    total, rows = await global_view(store, await service.boards.record("m", fresh=True))
+    assert total == len({"p", "q", *expected})
+    assert {pid: score for pid, score, _ in rows} == {"q": 1} | expected

@@ -8,7 +8,9 @@
 -- (token, destination, score, name) that global reads count in its place until the
 -- destination holds it with the same token: never lost, never counted twice. A record
 -- left by an earlier move that never finished is taken over the same way.
--- Answers {found, snapshot}: found holds id, internal score, name per player found.
+-- Answers {found, snapshot}: found holds id, internal score, name, origin per player
+-- found; origin is "" for the zset, else the taken-over record's old token and destination
+-- (tab-separated), for the caller to check that that move never arrived.
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
@@ -18,7 +20,7 @@ local base = base_of(z)
 local found, touched = {}, false
 for i = 6, #ARGV do
   local pid = ARGV[i]
-  local score, name = redis.call('ZSCORE', z, pid), nil
+  local score, name, origin = redis.call('ZSCORE', z, pid), nil, ''
   if score then
     score = tonumber(score)
     if #set_score(z, pid, nil, score) > 0 then touched = true end
@@ -29,8 +31,9 @@ for i = 6, #ARGV do
   else
     local left = redis.call('HGET', outs, pid)
     if left then
-      local _
-      _, _, score, name = parse_out(left)
+      local token0, dst0
+      token0, dst0, score, name = parse_out(left)
+      origin = token0 .. '\t' .. dst0
     end
   end
   if score then
@@ -38,6 +41,7 @@ for i = 6, #ARGV do
     found[#found + 1] = pid
     found[#found + 1] = fmt(score)
     found[#found + 1] = name
+    found[#found + 1] = origin
   end
 end
 if #found > 0 then moved(KEYS[1]) end

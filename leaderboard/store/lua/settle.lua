@@ -6,7 +6,7 @@ for i = 2, #ARGV do
   local record = redis.call('HGET', KEYS[1], ARGV[i])
   if record and string.sub(record, 1, #ARGV[1]) == ARGV[1] then
     redis.call('HDEL', KEYS[1], ARGV[i])
-    moved(KEYS[2])
+    if redis.call('EXISTS', KEYS[2]) == 1 then moved(KEYS[2]) end
   end
 end
 return 0

@@ -14,7 +14,8 @@
 -- Answers {absent, ranks, snapshot}: when absent (players neither here nor locked) is not
 -- empty nothing was applied; ranks holds {score, updated, better} per update when asked.
 -- Once a chunk of a batch finds players absent, the region holds the batch's later chunks
--- back too (absent = {'*'}), so that the locked path applies them in their order.
+-- back too (absent = {'*'}; the batch's token joins the set base..'hold' for 10 s), so that
+-- the locked path applies them in their order.
 -- Errors before any write: NOBOARD, STALE, RANGE <index> (an incr leaves the exact range).
 
 local meta = check_meta(KEYS[1], ARGV[1])
@@ -28,7 +29,7 @@ local LIMIT = 9007199254740991
 EV = {n = meta.top, sign = meta.sign, cap = ARGV[4], now = ARGV[2]}
 
 local hold = base .. 'hold'
-if ARGV[7] == '0' and token ~= '' and redis.call('GET', hold) == token then
+if ARGV[7] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
   return {{'*'}, {}, {}}
 end
 
@@ -79,7 +80,8 @@ for i = first + 0, #ARGV, 3 do
   end
 end
 if #absent > 0 then
-  redis.call('SET', hold, token, 'PX', 10000)
+  redis.call('SADD', hold, token)
+  redis.call('PEXPIRE', hold, 10000)
   return {absent, {}, {}}
 end
 
