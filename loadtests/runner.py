@@ -40,7 +40,8 @@ import redis
 
 from leaderboard.store import Store
 from loadtests._support import busy_seconds, children, cpu_seconds
-from loadtests.memory import CHUNK, Chunk, Plan, load
+from loadtests.bulk import bulk_load
+from loadtests.memory import CHUNK, Chunk, Plan
 from loadtests.quick import Server
 from tests.redis_process import RedisProcess
 
@@ -113,14 +114,14 @@ class LocustPlan(Plan):
 
 
 async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -> float:
-    """Writes players [first, players) through the store; answers updates/s."""
+    """Writes players [first, players) with the bulk loader (bulk.py); answers players/s."""
     store = Store.connect(redis_url, inflight * 2, 60.0)
     try:
         record = await store.load_board(BOARD)
         if record is None:
             raise RuntimeError(f"board {BOARD!r} does not exist (the server creates it)")
         plan = LocustPlan(players, REGIONS, False, 7, first=first)
-        took = await load(store, record, plan, inflight)
+        took = await bulk_load(store, record, plan)
     finally:
         await store.close()
     return (players - first) / took
@@ -457,8 +458,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             want = args.players if s.big else min(args.base_players, args.players)
             if want > loaded:
                 rate = asyncio.run(preload(args.redis_url, loaded, want))
-                print(f"preloaded players {loaded:,}..{want - 1:,} via Store.write: "
-                      f"{rate:,.0f} updates/s")  # fmt: skip
+                print(f"preloaded players {loaded:,}..{want - 1:,} (loadtests.bulk): "
+                      f"{rate:,.0f} players/s")  # fmt: skip
                 loads.append({"first": loaded, "players": want, "updates_per_s": round(rate)})
                 loaded = want
             prefix = RESULTS / f"{stamp}-{name}"
