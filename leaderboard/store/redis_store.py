@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import random
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -42,7 +44,15 @@ UNLINK_CHUNK = 1000
 REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
-READ_ATTEMPTS = 5  # global reads that met a move in progress, before answering 503
+READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 503
+
+
+async def read_attempts() -> AsyncIterator[int]:
+    """Attempt numbers, with a short random pause before each retry (moves are short)."""
+    for attempt in range(READ_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+        yield attempt
 
 
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -437,7 +447,7 @@ class Store:
             )
             for r, start, stop in ranges
         ]
-        for _ in range(READ_ATTEMPTS):
+        async for _ in read_attempts():
             replies = await self._raising(calls)
             if moving and [int(r[5]) for r in replies] != await self._moves(
                 record, [r for r, _, _ in ranges]
@@ -454,7 +464,7 @@ class Store:
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
         """Two round trips: where the player is and its score, then the counts elsewhere."""
-        for _ in range(READ_ATTEMPTS):
+        async for _ in read_attempts():
             found = await self._standing(record, player_id)
             if found is not False:
                 return found
@@ -510,7 +520,7 @@ class Store:
         """Two round trips: the player's score, then each region's window around it."""
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
-        for _ in range(READ_ATTEMPTS):
+        async for _ in read_attempts():
             replies = await self._raising(self._calls("player", record, regions, [player_id]))
             records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
             moving = moving_slices(records, regions, sign) if glob else []
