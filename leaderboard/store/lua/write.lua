@@ -61,15 +61,17 @@ local function combine(old, val)
   return old + val
 end
 
-local seen, absent = {}, {}
-for i = first + 0, #ARGV, 3 do
+-- found/brought: each player's score and carried state before the chunk, looked up
+-- once; the loop below keeps found up to date as it writes (false stands for none).
+local found, brought, seen, absent = {}, {}, {}, {}
+for i = first, #ARGV, 3 do
   local pid = ARGV[i]
-  if seen[pid] == nil then
+  if found[pid] == nil then
     local old, carried = stored(pid)
     if old == nil and not free and not locked[pid] then
       absent[#absent + 1] = pid
     end
-    seen[pid] = old or false
+    found[pid], brought[pid], seen[pid] = old or false, carried or false, old or false
   end
   if mode == 'incr' then
     local new = combine(seen[pid] or nil, tonumber(ARGV[i + 1]))
@@ -89,7 +91,8 @@ local out, any_name, touched = {}, false, false
 for i = first, #ARGV, 3 do
   local pid, val, name = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local b = bucket_of(pid, buckets)
-  local old, carried = stored(pid)
+  local old, carried = found[pid] or nil, brought[pid] or nil
+  brought[pid] = false
   if locked[pid] then
     locked[pid] = nil
     redis.call('HDEL', outs, pid)
@@ -105,6 +108,7 @@ for i = first, #ARGV, 3 do
     local here = (not carried) and old or nil
     if #set_score(z, pid, new, here) > 0 then touched = true end
   end
+  found[pid] = new
   redis.call('HSET', base .. 'a:' .. b, pid, now)
   if name ~= '' then
     redis.call('HSET', base .. 'n:' .. b, pid, name)
