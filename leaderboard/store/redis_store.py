@@ -140,6 +140,10 @@ class BoardRecord:
         tag = scope if scope == GLOBAL else self.tag(scope)
         return keys.stream(self.config.board, tag)
 
+    def script_keys(self, region: str) -> list[str]:
+        """What the region scripts that see moves take first: meta, zset, outs, ins."""
+        return [self.meta(region), self.zset(region), self.outs(region), self.ins(region)]
+
     def zsets(self, regions: Sequence[str] | None = None) -> list[str]:
         return [self.zset(r) for r in (regions or self.config.regions)]
 
@@ -412,14 +416,7 @@ class Store:
         self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
     ) -> list[tuple[str, list[str], list[Any]]]:
         """One call per region of a read script taking (meta, zset, outs, ins)."""
-        return [
-            (
-                name,
-                [record.meta(r), record.zset(r), record.outs(r), record.ins(r)],
-                [record.version, *args],
-            )
-            for r in regions
-        ]
+        return [(name, record.script_keys(r), [record.version, *args]) for r in regions]
 
     async def _moves(self, record: BoardRecord, regions: Sequence[str]) -> list[int]:
         pipe = self.redis.pipeline(transaction=False)
@@ -442,7 +439,7 @@ class Store:
         calls = [
             (
                 "page",
-                [record.meta(r), record.zset(r), record.outs(r), record.ins(r)],
+                record.script_keys(r),
                 [record.version, start, stop, int(moving)],
             )
             for r, start, stop in ranges

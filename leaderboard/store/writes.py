@@ -140,8 +140,7 @@ class Writes:
         carried: dict[str, tuple[int | None, str]],
     ) -> tuple[str, list[str], list[Any]]:
         region, items = chunk
-        ks = [record.meta(region), record.zset(region)]
-        ks += [record.outs(region), record.ins(region)]
+        ks = record.script_keys(region)
         mine = {pid for pid, _, _ in items if pid in carried}
         args: list[Any] = [record.version, now, int(ranks), self.store.events_cap, int(free)]
         args += [token, len(mine)]
