@@ -48,10 +48,12 @@ READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 
 
 
 async def read_attempts() -> AsyncIterator[int]:
-    """Attempt numbers, with a short random pause before each retry (moves are short)."""
+    """Attempt numbers, with a random pause before each retry that doubles each time (up
+    to 128 ms, about 0.25 s in all): a move takes a few round trips, so a read that met
+    one usually finds the regions quiet again on the next try."""
     for attempt in range(READ_ATTEMPTS):
         if attempt:
-            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+            await asyncio.sleep(random.uniform(0, 0.001 * 2**attempt))
         yield attempt
 
 

@@ -96,6 +96,7 @@ async def test_global_reads_during_moves_count_every_player_once(
                 await mover.write(
                     record, [(rng.choice(REGIONS), [(pid, int(pid[1:]), None)])], 2, False
                 )
+                await asyncio.sleep(0.002)  # players change region now and then, not nonstop
         finally:
             stop.set()
 
