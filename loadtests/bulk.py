@@ -3,11 +3,16 @@
 The service writes a player it has never seen through its locked path (see
 leaderboard/store/writes.py): right for a live board, and about 45K new players/s here.
 A benchmark needs millions of players on an empty board before the clock starts, with
-nobody else writing, so ``bulk.lua`` writes the same structures in one call per chunk:
-the region's zset and its activity buckets (``_lib.lua``'s bucket function, put in front
-as the store does with its own scripts); then ``Store.resync`` rebuilds the global top-N
-mirror. Memory per player is the same as through the service. Only for boards that hold
-none of these players: it takes no lock and checks nothing.
+nobody else writing, so this writes the same structures in big commands: each region's
+zset by ZADDs of thousands of members sorted by score (neighbouring inserts share the
+skiplist's cache lines: half the Redis time of random order), and its activity buckets
+through ``bulk.lua``, one HSET per bucket, with the bucket computed here as
+``_lib.lua``'s ``bucket_of`` does (a loader that hashed ids in Lua spent more Redis time
+hashing than writing). Worker processes encode the commands (redis-py's per-argument
+encoding cost more than Redis's work); this process only sends them. Then
+``Store.resync`` rebuilds the global top-N mirror. Memory per player is the same as
+through the service. Only for boards that hold none of these players: it takes no lock
+and checks nothing.
 """
 
 from __future__ import annotations
@@ -16,49 +21,132 @@ import asyncio
 import random
 import time
 from collections import defaultdict
-from importlib import resources
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from leaderboard.store import BoardRecord, Store
-from loadtests.memory import Plan
 
-SCRIPT = (resources.files("leaderboard.store") / "lua" / "_lib.lua").read_text() + (
-    Path(__file__).parent / "bulk.lua"
-).read_text()
-PLAYERS_PER_CALL = 2000
-BLOCKS_PER_PIPELINE = 500  # about 50,000 players per round trip
+SCRIPT = (Path(__file__).parent / "bulk.lua").read_text()
+PLAYERS_PER_SLAB = 200_000  # one round trip; bigger slabs put more players in each bucket
+MEMBERS_PER_CALL = 5000
+SCORES = 999_999_999  # scores in [1, 1e9), as loadtests.memory's
+
+
+def fnv1a(data: bytes, h: int = 2166136261) -> int:
+    """32-bit FNV-1a, continued from ``h``: the hash ``_lib.lua``'s bucket_of takes."""
+    for byte in data:
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def bucket_of(player_id: str, buckets: int) -> int:
+    return fnv1a(player_id.encode()) % buckets
+
+
+def resp(args: Iterable[str], count: int, pairs: Iterable[tuple[int, str]] = ()) -> str:
+    """One command in RESP (ASCII only): ``args``, then ``pairs`` as score, member."""
+    parts = [f"*{count}\r\n"]
+    parts += [f"${len(a)}\r\n{a}\r\n" for a in args]
+    for score, pid in pairs:
+        s = str(score)
+        parts.append(f"${len(s)}\r\n{s}\r\n${len(pid)}\r\n{pid}\r\n")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class Slab:
+    """Players ``player-<n>`` for n in ``ids``, all in the region whose zset is ``zset``."""
+
+    zset: str
+    ids: range
+    seed: int
+    sign: int
+    buckets: int
+    sha: str
+    now_s: int
+
+    def encode(self) -> tuple[bytes, int]:
+        """The slab's commands in RESP, and how many there are."""
+        draw = random.Random(self.seed).random
+        pids = [f"player-{n}" for n in self.ids]
+        pairs = sorted((self.sign * (1 + int(draw() * SCORES)), pid) for pid in pids)
+        size = MEMBERS_PER_CALL
+        parts = [pairs[i : i + size] for i in range(0, len(pairs), size)]
+        commands = [resp(("ZADD", self.zset), 2 + 2 * len(part), part) for part in parts]
+        groups = list(self._by_bucket(pids).items())
+        step = MEMBERS_PER_CALL // 4
+        for i in range(0, len(groups), step):
+            body = [str(self.now_s)]
+            for bucket, members in groups[i : i + step]:
+                body += (str(bucket), str(len(members)), *members)
+            commands.append(resp(("EVALSHA", self.sha, "1", self.zset, *body), 4 + len(body)))
+        return "".join(commands).encode(), len(commands)
+
+    def _by_bucket(self, pids: list[str]) -> dict[int, list[str]]:
+        """Player ids by bucket; ids that differ in their last two digits share the
+        hash of the rest, so each hundred is hashed once for its prefix."""
+        by_bucket: dict[int, list[str]] = defaultdict(list)
+        tails = [b"%02d" % t for t in range(100)]
+        hundred, table = -1, []
+        for n, pid in zip(self.ids, pids, strict=True):
+            if n // 100 != hundred:
+                hundred = n // 100
+                h = fnv1a(b"player-%d" % hundred if hundred else b"player-")
+                table = [fnv1a(t, h) % self.buckets for t in tails]
+            by_bucket[table[n % 100] if n >= 10 else bucket_of(pid, self.buckets)].append(pid)
+        return by_bucket
+
+
+def encode(slab: Slab) -> tuple[bytes, int]:
+    return slab.encode()
+
+
+async def send(store: Store, data: bytes, count: int) -> None:
+    """Sends ``count`` pre-encoded commands on one connection and reads every reply."""
+    pool = store.redis.connection_pool
+    conn = await pool.get_connection()
+    try:
+        await conn.send_packed_command(data, check_health=False)
+        for _ in range(count):
+            await conn.read_response()
+    finally:
+        await pool.release(conn)
 
 
 async def bulk_load(
-    store: Store, record: BoardRecord, plan: Plan, inflight: int = 2, now_ms: int | None = None
+    store: Store,
+    record: BoardRecord,
+    ids_by_region: Sequence[tuple[str, range]],
+    seed: int,
+    processes: int = 2,
+    now_ms: int | None = None,
+    slab: int = PLAYERS_PER_SLAB,
 ) -> float:
-    """Writes every player of ``plan``, active at ``now_ms``; answers the seconds."""
-    if plan.names:
-        raise ValueError("the bulk loader writes no names: use memory.load for named players")
+    """Writes players ``player-<n>`` into their regions, active at ``now_ms``, with
+    random scores drawn from ``seed``; answers the seconds."""
     now_s = (int(time.time() * 1000) if now_ms is None else now_ms) // 1000
-    sign = record.config.sign
     sha = await store.redis.script_load(SCRIPT)
-    next_block = 0
-
-    async def writer(seed: int) -> None:
-        nonlocal next_block
-        rng = random.Random(seed)
-        while next_block < plan.blocks:
-            first, next_block = next_block, min(next_block + BLOCKS_PER_PIPELINE, plan.blocks)
-            pairs: dict[str, list[str | int]] = defaultdict(list)
-            for block in range(first, next_block):
-                region, items = plan.chunk(block, rng)
-                flat = pairs[region]
-                for pid, score, _ in items:
-                    flat += (pid, sign * score)
-            pipe = store.redis.pipeline(transaction=False)
-            for region, flat in pairs.items():
-                for i in range(0, len(flat), 2 * PLAYERS_PER_CALL):
-                    args = (now_s, record.buckets, *flat[i : i + 2 * PLAYERS_PER_CALL])
-                    pipe.execute_command("EVALSHA", sha, 1, record.zset(region), *args)
-            await pipe.execute()
-
+    parts = [
+        (record.zset(region), ids[i : i + slab])
+        for region, ids in ids_by_region
+        for i in range(0, len(ids), slab)
+    ]
+    slabs = [
+        Slab(zset, ids, seed + k, record.config.sign, record.buckets, sha, now_s)
+        for k, (zset, ids) in enumerate(parts)
+    ]
     started = time.perf_counter()
-    await asyncio.gather(*(writer(plan.seed + n) for n in range(inflight)))
+    loop = asyncio.get_running_loop()
+    in_flight = asyncio.Semaphore(2)
+
+    async def load(encoding: asyncio.Future[tuple[bytes, int]]) -> None:
+        data, count = await encoding
+        async with in_flight:
+            await send(store, data, count)
+
+    with ProcessPoolExecutor(processes) as pool:
+        await asyncio.gather(*(load(loop.run_in_executor(pool, encode, s)) for s in slabs))
     await store.resync(record)
     return time.perf_counter() - started

@@ -31,7 +31,6 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -41,7 +40,6 @@ import redis
 from leaderboard.store import Store
 from loadtests._support import busy_seconds, children, cpu_seconds
 from loadtests.bulk import bulk_load
-from loadtests.memory import CHUNK, Chunk, Plan
 from loadtests.quick import Server
 from tests.redis_process import RedisProcess
 
@@ -85,32 +83,10 @@ SCENARIOS = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class LocustPlan(Plan):
-    """Players `player-<n>` for n in [first, players), region n mod R, as locustfile.player.
-
-    memory.Plan numbers its ids from 1,000,000 and puts blocks of consecutive ids in one
-    region; locust's users pick `player-<n>` in region n mod R, so the preload has to write
-    exactly those, still as chunks of one region for Store.write.
-    """
-
-    first: int = 0
-
-    @cached_property
-    def _chunks(self) -> list[tuple[str, range]]:
-        regions, out = self.regions, []
-        for r, region in enumerate(regions):
-            ids = range(self.first + (r - self.first) % len(regions), self.players, len(regions))
-            out += [(region, ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)]
-        return out
-
-    @property
-    def blocks(self) -> int:
-        return len(self._chunks)
-
-    def chunk(self, block: int, rng: Any) -> Chunk:
-        region, ids = self._chunks[block]
-        return region, [(f"player-{n}", rng.randrange(1, 1_000_000_000), None) for n in ids]
+def ids_by_region(first: int, players: int) -> list[tuple[str, range]]:
+    """Players n in [first, players) go to region n mod R, as locustfile.player picks them."""
+    count = len(REGIONS)
+    return [(r, range(first + (k - first) % count, players, count)) for k, r in enumerate(REGIONS)]
 
 
 async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -> float:
@@ -120,8 +96,7 @@ async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -
         record = await store.load_board(BOARD)
         if record is None:
             raise RuntimeError(f"board {BOARD!r} does not exist (the server creates it)")
-        plan = LocustPlan(players, REGIONS, False, 7, first=first)
-        took = await bulk_load(store, record, plan)
+        took = await bulk_load(store, record, ids_by_region(first, players), seed=7)
     finally:
         await store.close()
     return (players - first) / took
