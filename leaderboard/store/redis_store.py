@@ -34,6 +34,7 @@ from leaderboard.errors import (
     StaleBoard,
 )
 from leaderboard.store import keys
+from leaderboard.store.packing import packed_by_hiredis
 from leaderboard.store.scripts import Scripts
 from leaderboard.store.writes import Snapshots, Writes
 
@@ -196,6 +197,7 @@ class Store:
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=pool_size, timeout=timeout, **common
         )
+        pool.connection_class = packed_by_hiredis(pool.connection_class)
         return cls(aioredis.Redis.from_pool(pool), events_cap, timeout)
 
     async def close(self) -> None:
