@@ -171,6 +171,7 @@ class Store:
         self, client: aioredis.Redis | RedisCluster, events_cap: int = 100_000, timeout: float = 2.0
     ) -> None:
         self.redis = client
+        self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
         self.events_cap = events_cap
         self.timeout = timeout
@@ -207,16 +208,18 @@ class Store:
     async def ping(self) -> None:
         await self.redis.ping()
 
-    async def _eval(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+    async def _eval(
+        self, calls: Sequence[tuple[str, list[str], list[Any]]], atomic: bool = False
+    ) -> list[Any]:
         """Runs script calls pipelined, in order; each result is a value or an exception.
 
         A call refused with NOSCRIPT ran nothing, so after loading the scripts it is
-        simply sent again.
+        simply sent again. ``atomic`` (standalone Redis only) runs them in MULTI/EXEC.
         """
         results: list[Any] = [None] * len(calls)
         todo = list(range(len(calls)))
         for attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
+            pipe = self.redis.pipeline(transaction=atomic)
             for i in todo:
                 name, ks, args = calls[i]
                 # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
@@ -254,7 +257,7 @@ class Store:
 
     async def _load_scripts(self) -> None:
         """On a cluster SCRIPT LOAD goes to every master (a promoted replica has none)."""
-        if isinstance(self.redis, RedisCluster):
+        if self.cluster:
             for source in self.scripts.source.values():
                 await self.redis.script_load(source)
             return
@@ -342,8 +345,10 @@ class Store:
             snapshots.add(region, reply)
         await self.writes.sync(record, snapshots, int(time.time() * 1000))
 
-    async def _raising(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
-        replies = await self._eval(calls)
+    async def _raising(
+        self, calls: Sequence[tuple[str, list[str], list[Any]]], atomic: bool = False
+    ) -> list[Any]:
+        replies = await self._eval(calls, atomic)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
@@ -435,9 +440,9 @@ class Store:
         """Entries at list positions [start, stop] of each named region.
 
         With ``moving`` (a global view), players between two regions come as extra
-        slices of their own (see moving_slices), and each region's move count is read
-        again, in a second round trip, to check the slices show one instant (see moved
-        in _lib.lua).
+        slices of their own (see moving_slices), and the slices must show one instant
+        (see moved in _lib.lua): on one Redis the calls run in MULTI/EXEC, on a cluster
+        each region's move count is read again in a second round trip.
         """
         sign = record.config.sign
         calls = [
@@ -448,12 +453,13 @@ class Store:
             )
             for r, start, stop in ranges
         ]
+        atomic = moving and not self.cluster
         async for _ in read_attempts():
-            replies = await self._raising(calls)
-            if moving and [int(r[5]) for r in replies] != await self._moves(
-                record, [r for r, _, _ in ranges]
-            ):
-                continue
+            replies = await self._raising(calls, atomic)
+            if moving and not atomic:
+                moves = await self._moves(record, [r for r, _, _ in ranges])
+                if [int(r[5]) for r in replies] != moves:
+                    continue
             out = [
                 RegionSlice(region, start, int(res[1]), int(res[0]), self._entries(res[2], sign))
                 for (region, start, _), res in zip(ranges, replies, strict=True)
