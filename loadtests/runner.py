@@ -230,7 +230,8 @@ def run_locust(
     else:
         users[s.classes[0]] = s.users
     if s.write_rate:
-        env["LEADERBOARD_BENCH_BATCH_RATE"] = str(s.write_rate / args.batch / s.servers)
+        rate = args.write_rate or s.write_rate
+        env["LEADERBOARD_BENCH_BATCH_RATE"] = str(rate / args.batch / s.servers)
     cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
     cmd += ["--host", args.service_url, "-u", str(s.users), "-r", str(s.users)]
     cmd += ["-t", f"{args.seconds}s", "--csv", str(prefix), "--csv-full-history"]
@@ -470,6 +471,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=int, default=30, help="length of each scenario (30)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="write,mixed,single,big")
     parser.add_argument("--batch", type=int, default=1000, help="updates per batch post (1000)")
+    parser.add_argument(
+        "--write-rate", type=float, default=0, help="updates/s of mixed and big (50,000)"
+    )
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--service-url", help="use this service (needs --redis-url)")
     parser.add_argument(
