@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 
 from aiohttp import web
@@ -45,8 +46,13 @@ async def post_score(request: web.Request) -> web.Response:
 
 
 async def post_batch(request: web.Request) -> web.Response:
+    """Yields to the loop between decoding, checking and sending a big body, so that reads
+    waiting on this worker are not held for the whole of it."""
     board = parse.board_id(request)
-    updates = parse.batch(await parse.json_body(request))
+    body = await parse.json_body(request)
+    await asyncio.sleep(0)
+    updates = parse.batch(body)
+    await asyncio.sleep(0)
     return json_response({"accepted": await _service(request).scores.submit_batch(board, updates)})
 
 
