@@ -16,6 +16,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
     ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
     ("BATCH_CHUNK", "50", "updates per Lua call: bounds how long one call blocks Redis"),
+    ("BATCHES_IN_FLIGHT", "1", "batch posts a server process sends to Redis at once (more wait)"),
     ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
     ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
     ("SSE_HEARTBEAT", "15", "seconds between heartbeat comments on an idle event stream"),
@@ -37,6 +38,7 @@ class Settings:
     redis_pool_size: int = 64
     redis_timeout: float = 2.0
     batch_chunk: int = 50
+    batches_in_flight: int = 1
     activity_buckets: int = 32768
     events_maxlen: int = 100_000
     sse_heartbeat: float = 15.0
@@ -58,6 +60,7 @@ class Settings:
                 redis_pool_size=int(raw["REDIS_POOL_SIZE"]),
                 redis_timeout=float(raw["REDIS_TIMEOUT"]),
                 batch_chunk=int(raw["BATCH_CHUNK"]),
+                batches_in_flight=int(raw["BATCHES_IN_FLIGHT"]),
                 activity_buckets=int(raw["ACTIVITY_BUCKETS"]),
                 events_maxlen=int(raw["EVENTS_MAXLEN"]),
                 sse_heartbeat=float(raw["SSE_HEARTBEAT"]),
@@ -81,6 +84,8 @@ class Settings:
             raise SettingsError("LEADERBOARD_ACTIVITY_BUCKETS must be a power of two")
         if not 1 <= self.batch_chunk <= 5000:
             raise SettingsError("LEADERBOARD_BATCH_CHUNK must be within 1..5000")
+        if self.batches_in_flight < 1:
+            raise SettingsError("LEADERBOARD_BATCHES_IN_FLIGHT must be at least 1")
         if self.redis_pool_size < 1 or self.redis_timeout <= 0:
             raise SettingsError("LEADERBOARD_REDIS_POOL_SIZE and _TIMEOUT must be positive")
 

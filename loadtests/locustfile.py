@@ -10,8 +10,10 @@ writes them. Environment: LEADERBOARD_BENCH_BOARD (default `default`), LEADERBOA
 (updates per GameServer post, default 1000), LEADERBOARD_BENCH_SERVERS (exactly this many
 GameServer users when set, whatever -u says about the others) and LEADERBOARD_BENCH_BATCH_RATE
 (batch posts per second per GameServer user; unset: as fast as answers come back), so that a
-mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_SINGLE_WEIGHT
-turns on SinglePoster (see there).
+mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_CLIENT_RATE
+(requests per second per GameClient user; unset: as fast as answers come back, with a
+pause of 0-10 ms) and LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
+there).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ HEADERS = {"Content-Type": "application/json"}
 BASE = f"/v1/boards/{BOARD}"
 SERVERS = int(os.environ.get("LEADERBOARD_BENCH_SERVERS", "0"))
 BATCH_RATE = float(os.environ.get("LEADERBOARD_BENCH_BATCH_RATE", "0"))
+CLIENT_RATE = float(os.environ.get("LEADERBOARD_BENCH_CLIENT_RATE", "0"))
 
 
 def player(n: int) -> tuple[str, str]:
@@ -80,7 +83,7 @@ class GameServer(FastHttpUser):
 class GameClient(FastHttpUser):
     """A player's game: posts its own score now and then, reads the board and its place."""
 
-    wait_time = between(0.0, 0.01)
+    wait_time = constant_throughput(CLIENT_RATE) if CLIENT_RATE > 0 else between(0.0, 0.01)
     weight = 4
 
     def on_start(self) -> None:

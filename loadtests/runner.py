@@ -232,6 +232,9 @@ def run_locust(
     if s.write_rate:
         rate = args.write_rate or s.write_rate
         env["LEADERBOARD_BENCH_BATCH_RATE"] = str(rate / args.batch / s.servers)
+        if args.read_rate:
+            clients = s.users - s.servers
+            env["LEADERBOARD_BENCH_CLIENT_RATE"] = str(args.read_rate / clients)
     cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless"]
     cmd += ["--host", args.service_url, "-u", str(s.users), "-r", str(s.users)]
     cmd += ["-t", f"{args.seconds}s", "--csv", str(prefix), "--csv-full-history"]
@@ -474,6 +477,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--write-rate", type=float, default=0, help="updates/s of mixed and big (50,000)"
     )
+    parser.add_argument(
+        "--read-rate", type=float, default=0,
+        help="requests/s of the GameClient users of mixed and big together (default: as "
+        "fast as answers come back)",
+    )  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--service-url", help="use this service (needs --redis-url)")
     parser.add_argument(

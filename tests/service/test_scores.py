@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import pytest
 
 from leaderboard.domain import BoardConfig, Update
 from leaderboard.errors import UnknownRegion
 from leaderboard.service import Service
 from leaderboard.service.chunks import plan_chunks
+from leaderboard.settings import Settings, SettingsError
 
 
 def test_chunks_group_by_region_in_order_and_respect_the_size() -> None:
@@ -84,3 +88,28 @@ async def test_another_process_removing_a_region_is_not_a_missing_board(
     with pytest.raises(UnknownRegion):
         await service.scores.submit_batch("two", [Update("b", "na", 1)])
     await service.views.delete_player("two", "a")
+
+
+async def test_concurrent_batches_beyond_the_in_flight_bound_wait_and_all_apply(
+    store, settings
+) -> None:
+    service = Service.build(store, replace(settings, batches_in_flight=1))
+    await service.ensure_default_board(("na", "eu"))
+    batches = [
+        [Update(f"b{b}p{i}", ("na", "eu")[i % 2], b * 1000 + i) for i in range(300)]
+        for b in range(4)
+    ]
+    sent = [asyncio.ensure_future(service.scores.submit_batch("default", u)) for u in batches]
+    full = False  # one batch writes, the others wait their turn
+    while not all(task.done() for task in sent):
+        full |= service.scores.batches.locked()
+        await asyncio.sleep(0)
+    assert full
+    assert [task.result() for task in sent] == [300] * 4
+    board = await service.boards.describe("default")
+    assert board["players"] == {"global": 1200, "na": 600, "eu": 600}
+
+
+def test_batches_in_flight_must_be_at_least_one() -> None:
+    with pytest.raises(SettingsError, match="BATCHES_IN_FLIGHT"):
+        Settings.from_env({"LEADERBOARD_BATCHES_IN_FLIGHT": "0"})
