@@ -468,9 +468,21 @@ class Store:
             return out + moving_slices(records, record.config.regions, sign)
         raise RedisUnavailable("players kept moving between regions during the read; retry")
 
+    async def _players(
+        self, record: BoardRecord, regions: Sequence[str], player_id: str
+    ) -> list[list[Any]]:
+        """player.lua's answer per region: one call per region on a cluster, one call for
+        them all on one Redis (one instant, and counts against the score it found)."""
+        if self.cluster:
+            calls = self._calls("player", record, regions, [player_id])
+            return [reply[0] for reply in await self._raising(calls)]
+        ks = [k for r in regions for k in record.script_keys(r)]
+        return (await self._raising([("player", ks, [record.version, player_id])]))[0]
+
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
-        """Two round trips: where the player is and its score, then the counts elsewhere."""
+        """Where the player is and its score, then (on a cluster, or when the player is
+        between two regions) the counts elsewhere in a second round trip."""
         async for _ in read_attempts():
             found = await self._standing(record, player_id)
             if found is not False:
@@ -480,7 +492,7 @@ class Store:
     async def _standing(self, record: BoardRecord, player_id: str) -> Standing | bool | None:
         """The standing, or False when a move ran between the two round trips."""
         regions, sign = record.config.regions, record.config.sign
-        replies = await self._raising(self._calls("player", record, regions, [player_id]))
+        replies = await self._players(record, regions, player_id)
         records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
         moving = moving_slices(records, regions, sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
@@ -488,22 +500,27 @@ class Store:
         better = {}
         if home is not None:
             region, internal, name = regions[home], int(replies[home][0]), replies[home][1]
-            better[region] = int(replies[home][2])
+            better = {
+                r: int(res[2])
+                for r, res in zip(regions, replies, strict=True)
+                if r == region or not self.cluster  # one Redis counted them all
+            }
         elif player_id in passing:
             region, score, name = passing[player_id]
             internal = sign * score
         else:
             return None
         others = [r for r in regions if r not in better]
-        pipe = self.redis.pipeline(transaction=False)  # per node in this order: counts, then
-        for r in others:  # the move counts that must not have changed since the first trip
-            pipe.zcount(record.zset(r), "-inf", f"({internal}")
-        for r in regions:
-            pipe.hget(record.meta(r), "mv")
-        counts = await pipe.execute()
-        if [int(n or 0) for n in counts[len(others) :]] != [int(r[6]) for r in replies]:
-            return False
-        better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
+        if others:
+            pipe = self.redis.pipeline(transaction=False)  # per node in this order: counts,
+            for r in others:  # then the move counts that must not have changed since
+                pipe.zcount(record.zset(r), "-inf", f"({internal}")
+            for r in regions:
+                pipe.hget(record.meta(r), "mv")
+            counts = await pipe.execute()
+            if [int(n or 0) for n in counts[len(others) :]] != [int(r[6]) for r in replies]:
+                return False
+            better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
         ahead = sum(
             1
             for pid, (_, score, _) in passing.items()
@@ -528,7 +545,7 @@ class Store:
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
         async for _ in read_attempts():
-            replies = await self._raising(self._calls("player", record, regions, [player_id]))
+            replies = await self._players(record, regions, player_id)
             records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
             moving = moving_slices(records, regions, sign) if glob else []
             scores = [int(r[0]) for r in replies if r[0] is not None]

@@ -1,7 +1,8 @@
 -- Helpers shared by every script: scripts.py puts this file in front of each one.
 -- A region's keys all start with one base, "<prefix>{<board>:<region>}:", so that on
 -- Redis Cluster they share a slot; a script derives bucket keys from its zset key. Every
--- script touches one slot only: one region's keys, or one board's (lb:{B}:...).
+-- script call touches one slot only on Redis Cluster: one region's keys, or one board's
+-- (lb:{B}:...); on one Redis, player.lua takes every region of a board at once.
 
 local function fmt(n)
   return string.format('%d', n)

@@ -1,18 +1,28 @@
--- What one region knows of a player, the first step of a global standing or window.
--- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its out records, KEYS[4] its
--- in records; ARGV[1] expected board version, ARGV[2] player id
--- Answers {score or false, name or false, better, total, outs, ins, moves (see moved)}:
--- better counts the entries strictly better than the player here (0 when it is not here).
+-- What regions know of a player: the first step of a global standing or window.
+-- KEYS: four per region (its meta hash, zset, out records, in records); on Redis Cluster
+-- one region per call, on one Redis every region of the board in one call, which then
+-- shows one instant and answers the standing's counts without a second round trip.
+-- ARGV[1] expected board version, ARGV[2] player id
+-- Answers, per region, {score or false, name or false, better, total, outs, ins, moves
+-- (see moved)}: better counts the entries strictly better than the player's score in any
+-- region of the call (0 in every region when none holds it).
 
-local meta = check_meta(KEYS[1], ARGV[1])
-if meta.err then return meta end
-local z, pid = KEYS[2], ARGV[2]
-local score = redis.call('ZSCORE', z, pid)
-local name, better = false, 0
-if score then
-  local base = base_of(z)
-  name = name_of(base, redis.call('EXISTS', base .. 'named') == 1, meta.buckets, pid)
-  better = count_better(z, score)
+local pid, found, score = ARGV[2], {}, nil
+for k = 1, #KEYS, 4 do
+  local meta = check_meta(KEYS[k], ARGV[1])
+  if meta.err then return meta end
+  local z = KEYS[k + 1]
+  local here = redis.call('ZSCORE', z, pid)
+  local name = false
+  if here then
+    local base = base_of(z)
+    name = name_of(base, redis.call('EXISTS', base .. 'named') == 1, meta.buckets, pid)
+    score = here
+  end
+  found[#found + 1] = {here or false, name, 0, redis.call('ZCARD', z),
+    redis.call('HGETALL', KEYS[k + 2]), redis.call('HGETALL', KEYS[k + 3]), meta.mv}
 end
-return {score or false, name, better, redis.call('ZCARD', z), redis.call('HGETALL', KEYS[3]),
-  redis.call('HGETALL', KEYS[4]), meta.mv}
+if score then
+  for i, region in ipairs(found) do region[3] = count_better(KEYS[4 * i - 2], score) end
+end
+return found
