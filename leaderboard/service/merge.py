@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import islice
 
 from leaderboard.domain import Entry, RegionSlice
 
 Row = tuple[int, str, str | None, str]  # internal score, player id, name, region
 
 
-def merged(slices: Sequence[RegionSlice], sign: int) -> list[Row]:
-    """All entries of the slices in list order (ties by player id, byte-wise)."""
+def merged(slices: Sequence[RegionSlice], sign: int) -> Iterator[Row]:
+    """The entries of the slices in list order (ties by player id, byte-wise), lazily."""
     lists = [
         [(sign * score, pid, name, s.region) for pid, score, name in s.entries] for s in slices
     ]
     # Rows compare by (score, id) first, and ids are unique: plain tuple order is list order.
-    return list(heapq.merge(*lists))
+    return heapq.merge(*lists)
 
 
 class RankCounter:
@@ -66,14 +67,14 @@ def top_page(slices: Sequence[RegionSlice], sign: int, offset: int, limit: int) 
     Regional slices start at ``offset`` already; global ones hold each region's top
     ``offset + limit`` and the page is cut from their merge.
     """
-    rows = merged(slices, sign)
     skip = offset - min(s.start for s in slices)
-    return ranked(rows[skip : skip + limit], RankCounter(slices, sign), sign)
+    rows = list(islice(merged(slices, sign), skip, skip + limit))
+    return ranked(rows, RankCounter(slices, sign), sign)
 
 
 def window(slices: Sequence[RegionSlice], sign: int, player_id: str, radius: int) -> list[Entry]:
     """The player's entry with up to ``radius`` entries on each side, in list order."""
-    rows = merged(slices, sign)
+    rows = list(merged(slices, sign))
     here = next(i for i, row in enumerate(rows) if row[1] == player_id)
     chosen = rows[max(0, here - radius) : here + radius + 1]
     return ranked(chosen, RankCounter(slices, sign), sign)
