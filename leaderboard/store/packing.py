@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import hiredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 
 
@@ -23,3 +24,13 @@ class HiredisPacking:
 def packed_by_hiredis(cls: type[AbstractConnection]) -> type[AbstractConnection]:
     """``cls`` (TCP, TLS or Unix socket) with its commands packed by hiredis."""
     return type(f"Hiredis{cls.__name__}", (HiredisPacking, cls), {})
+
+
+def cluster_packed_by_hiredis(client: RedisCluster) -> RedisCluster:
+    """The same for a cluster client, which takes no connection class: its seed nodes
+    have theirs, and the nodes it discovers take the one in its connection kwargs."""
+    fast = packed_by_hiredis(client.connection_kwargs["connection_class"])
+    client.connection_kwargs["connection_class"] = fast
+    for node in client.nodes_manager.startup_nodes.values():
+        node.connection_class = fast
+    return client

@@ -34,7 +34,7 @@ from leaderboard.errors import (
     StaleBoard,
 )
 from leaderboard.store import keys
-from leaderboard.store.packing import packed_by_hiredis
+from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
 from leaderboard.store.scripts import Scripts
 from leaderboard.store.writes import Snapshots, Writes
 
@@ -194,7 +194,7 @@ class Store:
         }
         if cluster:
             client = RedisCluster.from_url(url, max_connections=pool_size, **common)
-            return cls(client, events_cap, timeout)
+            return cls(cluster_packed_by_hiredis(client), events_cap, timeout)
         pool = aioredis.BlockingConnectionPool.from_url(
             url, max_connections=pool_size, timeout=timeout, **common
         )
