@@ -147,6 +147,10 @@ class BoardRecord:
         """What the region scripts that see moves take first: meta, zset, outs, ins."""
         return [self.meta(region), self.zset(region), self.outs(region), self.ins(region)]
 
+    def window_keys(self, region: str) -> list[str]:
+        """What around.lua takes per region: meta, zset."""
+        return [self.meta(region), self.zset(region)]
+
     def zsets(self, regions: Sequence[str] | None = None) -> list[str]:
         return [self.zset(r) for r in (regions or self.config.regions)]
 
@@ -468,16 +472,28 @@ class Store:
             return out + moving_slices(records, record.config.regions, sign)
         raise RedisUnavailable("players kept moving between regions during the read; retry")
 
+    async def _per_region(
+        self,
+        name: str,
+        regions: Sequence[str],
+        keys_of: Callable[[str], list[str]],
+        args: list[Any],
+    ) -> list[list[Any]]:
+        """A script that takes any number of regions, answered per region: one call per
+        region on a cluster (one slot each), one call for them all on one Redis."""
+        if self.cluster:
+            calls = [(name, keys_of(r), args) for r in regions]
+            return [reply[0] for reply in await self._raising(calls)]
+        ks = [k for r in regions for k in keys_of(r)]
+        return (await self._raising([(name, ks, args)]))[0]
+
     async def _players(
         self, record: BoardRecord, regions: Sequence[str], player_id: str
     ) -> list[list[Any]]:
-        """player.lua's answer per region: one call per region on a cluster, one call for
-        them all on one Redis (one instant, and counts against the score it found)."""
-        if self.cluster:
-            calls = self._calls("player", record, regions, [player_id])
-            return [reply[0] for reply in await self._raising(calls)]
-        ks = [k for r in regions for k in record.script_keys(r)]
-        return (await self._raising([("player", ks, [record.version, player_id])]))[0]
+        """player.lua's answer per region; on one Redis one instant, and counts against
+        the score it found."""
+        args = [record.version, player_id]
+        return await self._per_region("player", regions, record.script_keys, args)
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
@@ -541,28 +557,30 @@ class Store:
     async def around(
         self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
     ) -> list[RegionSlice] | None:
-        """Two round trips: the player's score, then each region's window around it."""
+        """The player's score, then each region's window around it: on one Redis both in
+        one MULTI/EXEC (one instant); on a cluster, or for a player between two regions,
+        in two round trips, checked against the regions' move counts."""
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
         async for _ in read_attempts():
-            replies = await self._players(record, regions, player_id)
+            if self.cluster:
+                replies, windows = await self._players(record, regions, player_id), []
+            else:
+                replies, windows = await self._players_and_windows(
+                    record, regions, player_id, radius
+                )
             records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
             moving = moving_slices(records, regions, sign) if glob else []
-            scores = [int(r[0]) for r in replies if r[0] is not None]
-            scores += [sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id]
-            if not scores:
-                return None
-            calls = [
-                (
-                    "around",
-                    [record.meta(r), record.zset(r)],
-                    [record.version, player_id, scores[0], radius],
-                )
-                for r in regions
-            ]
-            windows = await self._raising(calls)
-            if [int(w[3]) for w in windows] != [int(r[6]) for r in replies]:
-                continue
+            if not windows:
+                scores = [int(r[0]) for r in replies if r[0] is not None]
+                scores += [
+                    sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id
+                ]
+                if not scores:
+                    return None
+                windows = await self._windows(record, regions, player_id, scores[0], radius)
+                if [int(w[3]) for w in windows] != [int(r[6]) for r in replies]:
+                    continue
             out = [
                 RegionSlice(region, int(w[0]), int(w[1]), 0, self._entries(w[2], sign))
                 for region, w in zip(regions, windows, strict=True)
@@ -572,6 +590,27 @@ class Store:
                 return out
             return None  # deleted between the two round trips
         raise RedisUnavailable("players kept moving between regions during the read; retry")
+
+    async def _windows(
+        self, record: BoardRecord, regions: Sequence[str], player_id: str, score: int, radius: int
+    ) -> list[list[Any]]:
+        """around.lua's window per region, around a known score."""
+        args = [record.version, player_id, score, radius]
+        return await self._per_region("around", regions, record.window_keys, args)
+
+    async def _players_and_windows(
+        self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """One Redis: player.lua and around.lua over every region, in one MULTI/EXEC; the
+        windows are empty when no zset holds the player (absent, or between regions)."""
+        players = [k for r in regions for k in record.script_keys(r)]
+        zsets = [k for r in regions for k in record.window_keys(r)]
+        calls = [
+            ("player", players, [record.version, player_id]),
+            ("around", zsets, [record.version, player_id, "", radius]),
+        ]
+        replies, windows = await self._raising(calls, atomic=True)
+        return replies, windows
 
     @translated
     async def totals(self, record: BoardRecord) -> dict[str, int]:

@@ -1,17 +1,25 @@
--- One region's window around where a player stands, or would stand, for a merged window.
--- KEYS[1] the region's meta hash, KEYS[2] its zset
+-- Windows around where a player stands, or would stand, for a merged window.
+-- KEYS: two per region (its meta hash, its zset); on Redis Cluster one region per call,
+-- on one Redis every region of the scope in one call.
 -- ARGV[1] expected board version, ARGV[2] player id, ARGV[3] the player's internal score
--- (found by player.lua), ARGV[4] radius
--- Answers {start, better, entries, moves (see moved)}: the window starts at list position `start` (radius
--- before the player's place among entries ordered by (score, id byte-wise)); better counts
--- the entries strictly better than the first one returned (or than the player when none
--- is); entries are flat id, score, name.
+-- (found by player.lua), or '' to take it from the zsets of the call (then the answer is
+-- empty when none holds the player), ARGV[4] radius
+-- Answers, per region, {start, better, entries, moves (see moved)}: the window starts at
+-- list position `start` (radius before the player's place among entries ordered by
+-- (score, id byte-wise)); better counts the entries strictly better than the first one
+-- returned (or than the player when none is); entries are flat id, score, name.
 
-local meta = check_meta(KEYS[1], ARGV[1])
-if meta.err then return meta end
-local z, pid, score, radius = KEYS[2], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local pid, score, radius = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local metas = {}
+for k = 1, #KEYS, 2 do
+  local meta = check_meta(KEYS[k], ARGV[1])
+  if meta.err then return meta end
+  metas[#metas + 1] = meta
+  if score == '' then score = redis.call('ZSCORE', KEYS[k + 1], pid) or '' end
+end
+if score == '' then return {} end
 
-local function position()
+local function position(z)
   local rank = redis.call('ZRANK', z, pid)
   if rank then return rank, 1 end
   local lo = count_better(z, score)
@@ -24,9 +32,14 @@ local function position()
   return lo, 0
 end
 
-local pos, here = position()
-local start = math.max(0, pos - radius)
-local items = slice(z, start, pos + here + radius - 1, meta.buckets)
-local better
-if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
-return {start, better, items, meta.mv}
+local windows = {}
+for i, meta in ipairs(metas) do
+  local z = KEYS[2 * i]
+  local pos, here = position(z)
+  local start = math.max(0, pos - radius)
+  local items = slice(z, start, pos + here + radius - 1, meta.buckets)
+  local better
+  if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
+  windows[#windows + 1] = {start, better, items, meta.mv}
+end
+return windows
