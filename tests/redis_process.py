@@ -294,7 +294,8 @@ class RedisClusterProcess(RedisTarget):
         rows = self.cluster_nodes()
         for fields in rows:
             flags = fields[2].split(",")
-            if "master" not in flags or "fail" in flags:
+            # a stopped master may still be listed (flag "fail?") until the gossip agrees
+            if "master" not in flags or "fail" in flags or not self.by_address(fields[1]).running:
                 continue
             if any(slot_in(slot, spec) for spec in fields[8:]):
                 replicas = [r for r in rows if r[3] == fields[0] and "fail" not in r[2]]
