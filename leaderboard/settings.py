@@ -16,7 +16,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
     ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
     ("BATCH_CHUNK", "50", "updates per Lua call: bounds how long one call blocks Redis"),
-    ("BATCHES_IN_FLIGHT", "1", "batch posts a server process sends to Redis at once (more wait)"),
+    ("BATCHES_IN_FLIGHT", "2", "batch posts a server process sends to Redis at once (more wait)"),
     ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
     ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
     ("SSE_HEARTBEAT", "15", "seconds between heartbeat comments on an idle event stream"),
@@ -38,7 +38,7 @@ class Settings:
     redis_pool_size: int = 64
     redis_timeout: float = 2.0
     batch_chunk: int = 50
-    batches_in_flight: int = 1
+    batches_in_flight: int = 2
     activity_buckets: int = 32768
     events_maxlen: int = 100_000
     sse_heartbeat: float = 15.0
