@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 
 from leaderboard.domain import MAX_SCORE, Mode, Update
-from leaderboard.errors import InvalidRequest, ScoreOutOfRange, StaleBoard, UnknownRegion
+from leaderboard.errors import (
+    InvalidRequest,
+    RedisUnavailable,
+    ScoreOutOfRange,
+    StaleBoard,
+    UnknownRegion,
+)
 from leaderboard.service.boards import Boards
 from leaderboard.service.chunks import now_ms, plan_chunks
 from leaderboard.service.coalesce import Coalescer
@@ -49,6 +56,7 @@ class Scores:
         # scripts) at a time per connection: fewer batch pipelines at once, shorter waits
         # for the reads between them. Single posts (the coalescer) do not wait here.
         self.batches = asyncio.Semaphore(boards.settings.batches_in_flight)
+        self.wait = boards.settings.redis_timeout
         self.applied = 0  # score updates applied by this process, for /metrics
         self.coalescer = Coalescer(boards, self.chunk)
 
@@ -67,6 +75,20 @@ class Scores:
             "updated": updated,
         }
 
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """A batch's turn to write; a 503 when the batches ahead take too long, so that a
+        client that gave up is not applied behind its back much later."""
+        try:
+            async with asyncio.timeout(self.wait):
+                await self.batches.acquire()
+        except TimeoutError:
+            raise RedisUnavailable("too many batches waiting on this server; retry") from None
+        try:
+            yield
+        finally:
+            self.batches.release()
+
     async def submit_batch(self, board: str, updates: Sequence[Update]) -> int:
         """Chunks refused for a stale config are sent again after a reload, and only they:
         regions take a config change one by one, so other chunks may have been applied."""
@@ -76,14 +98,14 @@ class Scores:
         async def write(record: BoardRecord) -> int:
             nonlocal pending
             check_regions(record, updates)
-            if len(pending) == len(chunks) > 1 and record.config.mode is Mode.INCR:
-                # Raw reads, no script to notice a stale config: check it first.
-                fresh = await self.boards.record(board, fresh=True)
-                if fresh.version != record.version:
-                    raise StaleBoard("board changed")
-                ids = list(dict.fromkeys(u.player_id for u in updates))
-                check_incr_range(updates, await self.store.scores_of(record, ids))
-            async with self.batches:
+            async with self._turn():
+                if len(pending) == len(chunks) > 1 and record.config.mode is Mode.INCR:
+                    # Raw reads, no script to notice a stale config: check it first.
+                    fresh = await self.boards.record(board, fresh=True)
+                    if fresh.version != record.version:
+                        raise StaleBoard("board changed")
+                    ids = list(dict.fromkeys(u.player_id for u in updates))
+                    check_incr_range(updates, await self.store.scores_of(record, ids))
                 results = await self.store.write(
                     record, [chunks[i] for i in pending], now_ms(), False
                 )

@@ -229,7 +229,12 @@ class Store:
                 # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
                 # the command, which it routes by the slot of the script's keys.
                 pipe.execute_command("EVALSHA", self.scripts.sha[name], len(ks), *ks, *args)
-            replies = await pipe.execute(raise_on_error=False)
+            try:
+                replies = await pipe.execute(raise_on_error=False)
+            except ResponseError as exc:  # MULTI/EXEC refused whole, e.g. BUSY
+                if any(word in str(exc) for word in REFUSALS):
+                    raise RedisUnavailable(f"Redis cannot serve this now ({exc}); retry") from None
+                raise
             missing = []
             for i, reply in zip(todo, replies, strict=True):
                 if isinstance(reply, NoScriptError) and attempt == 0:
@@ -246,7 +251,7 @@ class Store:
             if not missing:
                 break
             await self._load_scripts()
-            todo = missing
+            todo = list(range(len(calls))) if atomic else missing  # one instant: all again
         return results
 
     async def _eval_one(self, name: str, ks: list[str], args: list[Any]) -> Any:

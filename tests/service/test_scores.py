@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from leaderboard.domain import BoardConfig, Update
-from leaderboard.errors import UnknownRegion
+from leaderboard.errors import RedisUnavailable, UnknownRegion
 from leaderboard.service import Service
 from leaderboard.service.chunks import plan_chunks
 from leaderboard.settings import Settings, SettingsError
@@ -113,3 +113,16 @@ async def test_concurrent_batches_beyond_the_in_flight_bound_wait_and_all_apply(
 def test_batches_in_flight_must_be_at_least_one() -> None:
     with pytest.raises(SettingsError, match="BATCHES_IN_FLIGHT"):
         Settings.from_env({"LEADERBOARD_BATCHES_IN_FLIGHT": "0"})
+
+
+async def test_a_batch_that_waits_too_long_for_its_turn_is_refused_whole(store, settings) -> None:
+    service = Service.build(store, replace(settings, batches_in_flight=1, redis_timeout=0.2))
+    await service.ensure_default_board(("na", "eu"))
+    await service.scores.batches.acquire()  # a batch ahead that does not finish in time
+    try:
+        with pytest.raises(RedisUnavailable):
+            await service.scores.submit_batch("default", [Update("p", "na", 1)])
+    finally:
+        service.scores.batches.release()
+    assert (await service.boards.describe("default"))["players"]["global"] == 0
+    assert await service.scores.submit_batch("default", [Update("p", "na", 1)]) == 1
