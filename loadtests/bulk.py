@@ -99,10 +99,6 @@ class Slab:
         return by_bucket
 
 
-def encode(slab: Slab) -> tuple[bytes, int]:
-    return slab.encode()
-
-
 async def send(store: Store, data: bytes, count: int) -> None:
     """Sends ``count`` pre-encoded commands on one connection and reads every reply."""
     pool = store.redis.connection_pool
@@ -147,6 +143,6 @@ async def bulk_load(
             await send(store, data, count)
 
     with ProcessPoolExecutor(processes) as pool:
-        await asyncio.gather(*(load(loop.run_in_executor(pool, encode, s)) for s in slabs))
+        await asyncio.gather(*(load(loop.run_in_executor(pool, s.encode)) for s in slabs))
     await store.resync(record)
     return time.perf_counter() - started

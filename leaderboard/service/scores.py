@@ -56,7 +56,6 @@ class Scores:
         # scripts) at a time per connection: fewer batch pipelines at once, shorter waits
         # for the reads between them. Single posts (the coalescer) do not wait here.
         self.batches = asyncio.Semaphore(boards.settings.batches_in_flight)
-        self.wait = boards.settings.redis_timeout
         self.applied = 0  # score updates applied by this process, for /metrics
         self.coalescer = Coalescer(boards, self.chunk)
 
@@ -80,7 +79,7 @@ class Scores:
         """A batch's turn to write; a 503 when the batches ahead take too long, so that a
         client that gave up is not applied behind its back much later."""
         try:
-            async with asyncio.timeout(self.wait):
+            async with asyncio.timeout(self.boards.settings.redis_timeout):
                 await self.batches.acquire()
         except TimeoutError:
             raise RedisUnavailable("too many batches waiting on this server; retry") from None

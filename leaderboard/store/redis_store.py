@@ -78,10 +78,19 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return wrapper
 
 
+def _reply(text: str) -> str:
+    """The error reply itself, out of redis-py's wording for a refused MULTI/EXEC."""
+    for marker in ("caused error: ", "discarded because of: "):
+        _, found, rest = text.partition(marker)
+        if found:
+            return rest.lstrip("('\"")
+    return text
+
+
 def script_error(exc: ResponseError) -> Exception:
     """Maps a script's error reply to the exception the caller acts on."""
     text = str(exc)
-    word, _, rest = text.partition(" ")
+    word, _, rest = _reply(text).partition(" ")
     if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
         return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
     if isinstance(exc, (ClusterError, TryAgainError)):  # redis-py drops CLUSTERDOWN etc.
@@ -232,9 +241,7 @@ class Store:
             try:
                 replies = await pipe.execute(raise_on_error=False)
             except ResponseError as exc:  # MULTI/EXEC refused whole, e.g. BUSY
-                if any(word in str(exc) for word in REFUSALS):
-                    raise RedisUnavailable(f"Redis cannot serve this now ({exc}); retry") from None
-                raise
+                raise script_error(exc) from None
             missing = []
             for i, reply in zip(todo, replies, strict=True):
                 if isinstance(reply, NoScriptError) and attempt == 0:
