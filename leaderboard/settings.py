@@ -11,6 +11,7 @@ from pathlib import Path
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_URL", "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"),
     ("REDIS_CLUSTER", "0", "1: LEADERBOARD_REDIS_URL names a seed node of a Redis Cluster"),
+    ("REDIS_READ_URL", "", "a replica of that Redis for top, rank and around-me; unset: none"),
     ("DEFAULT_REGIONS", "na,eu,apac", "regions of the `default` board created at start-up"),
     ("DATA_DIR", "./.leaderboard-data", "where the embedded Redis keeps its AOF files"),
     ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
@@ -33,6 +34,7 @@ class SettingsError(ValueError):
 class Settings:
     redis_url: str = ""
     redis_cluster: bool = False
+    redis_read_url: str = ""
     default_regions: tuple[str, ...] = ("na", "eu", "apac")
     data_dir: Path = field(default_factory=lambda: Path("./.leaderboard-data"))
     redis_pool_size: int = 64
@@ -53,6 +55,7 @@ class Settings:
             settings = cls(
                 redis_url=raw["REDIS_URL"].strip(),
                 redis_cluster=_flag(raw["REDIS_CLUSTER"]),
+                redis_read_url=raw["REDIS_READ_URL"].strip(),
                 default_regions=tuple(
                     r.strip() for r in raw["DEFAULT_REGIONS"].split(",") if r.strip()
                 ),
@@ -77,6 +80,16 @@ class Settings:
             raise SettingsError("LEADERBOARD_REDIS_URL must start redis://, rediss:// or unix://")
         if self.redis_cluster and not self.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError("LEADERBOARD_REDIS_CLUSTER=1 needs a redis:// or rediss:// URL")
+        if self.redis_read_url:
+            if not self.redis_url or self.redis_cluster:
+                raise SettingsError(
+                    "LEADERBOARD_REDIS_READ_URL needs LEADERBOARD_REDIS_URL, and no cluster "
+                    "(a replica of one Redis; a cluster's regions already spread the reads)"
+                )
+            if not self.redis_read_url.startswith(("redis://", "rediss://", "unix://")):
+                raise SettingsError(
+                    "LEADERBOARD_REDIS_READ_URL must start redis://, rediss:// or unix://"
+                )
         if not self.default_regions:
             raise SettingsError("LEADERBOARD_DEFAULT_REGIONS must name at least one region")
         b = self.activity_buckets

@@ -45,6 +45,7 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.redis_timeout,
         settings.events_maxlen,
         cluster=settings.redis_cluster,
+        read_url=settings.redis_read_url,
     )
     service = Service.build(store, settings)
     app[SERVICE] = service

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import random
 import secrets
 import time
@@ -40,12 +41,15 @@ from leaderboard.store.writes import Snapshots, Writes
 
 P = ParamSpec("P")
 T = TypeVar("T")
+Client = aioredis.Redis | RedisCluster
+log = logging.getLogger(__name__)
 UNLINK_CHUNK = 1000
 # Error replies that mean "not now" (a long script, a failover, a cluster move), never "bad input".
 REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
 READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 503
+REPLICA_PAUSE = 1.0  # seconds reads skip a replica that failed to answer one
 
 
 async def read_attempts() -> AsyncIterator[int]:
@@ -181,9 +185,15 @@ def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
 
 class Store:
     def __init__(
-        self, client: aioredis.Redis | RedisCluster, events_cap: int = 100_000, timeout: float = 2.0
+        self,
+        client: Client,
+        events_cap: int = 100_000,
+        timeout: float = 2.0,
+        replica: aioredis.Redis | None = None,
     ) -> None:
         self.redis = client
+        self.replica = replica
+        self._replica_back = 0.0  # monotonic time before which reads skip the replica
         self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
         self.events_cap = events_cap
@@ -198,8 +208,10 @@ class Store:
         timeout: float,
         events_cap: int = 100_000,
         cluster: bool = False,
+        read_url: str = "",
     ) -> Store:
-        """A standalone Redis behind a blocking pool, or a Redis Cluster seeded from ``url``."""
+        """A standalone Redis behind a blocking pool, or a Redis Cluster seeded from ``url``;
+        with ``read_url``, a replica of that Redis that answers the reads."""
         common: dict[str, Any] = {
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
@@ -208,31 +220,57 @@ class Store:
         if cluster:
             client = RedisCluster.from_url(url, max_connections=pool_size, **common)
             return cls(cluster_packed_by_hiredis(client), events_cap, timeout)
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=pool_size, timeout=timeout, **common
-        )
-        pool.connection_class = packed_by_hiredis(pool.connection_class)
-        return cls(aioredis.Redis.from_pool(pool), events_cap, timeout)
+
+        def client(of: str) -> aioredis.Redis:
+            pool = aioredis.BlockingConnectionPool.from_url(
+                of, max_connections=pool_size, timeout=timeout, **common
+            )
+            pool.connection_class = packed_by_hiredis(pool.connection_class)
+            return aioredis.Redis.from_pool(pool)
+
+        replica = client(read_url) if read_url else None
+        return cls(client(url), events_cap, timeout, replica)
 
     async def close(self) -> None:
         await self.redis.aclose()
+        if self.replica is not None:
+            await self.replica.aclose()
+
+    async def _read(self, read: Callable[[Client], Awaitable[T]]) -> T:
+        """A read on the replica when there is one, else (or when the replica cannot
+        answer: down, syncing, or not yet holding the board's latest configuration) on
+        Redis itself. A replica trails Redis by its replication lag, usually well under a
+        millisecond; its reads no longer wait behind the write scripts."""
+        if self.replica is not None and time.monotonic() >= self._replica_back:
+            try:
+                return await translated(read)(self.replica)
+            except StaleBoard:
+                pass
+            except RedisUnavailable as exc:
+                self._replica_back = time.monotonic() + REPLICA_PAUSE
+                log.warning("reading from Redis itself for %.0f s: %s", REPLICA_PAUSE, exc)
+        return await read(self.redis)
 
     @translated
     async def ping(self) -> None:
         await self.redis.ping()
 
     async def _eval(
-        self, calls: Sequence[tuple[str, list[str], list[Any]]], atomic: bool = False
+        self,
+        calls: Sequence[tuple[str, list[str], list[Any]]],
+        atomic: bool = False,
+        client: Client | None = None,
     ) -> list[Any]:
         """Runs script calls pipelined, in order; each result is a value or an exception.
 
         A call refused with NOSCRIPT ran nothing, so after loading the scripts it is
         simply sent again. ``atomic`` (standalone Redis only) runs them in MULTI/EXEC.
         """
+        client = client or self.redis
         results: list[Any] = [None] * len(calls)
         todo = list(range(len(calls)))
         for attempt in range(2):
-            pipe = self.redis.pipeline(transaction=atomic)
+            pipe = client.pipeline(transaction=atomic)
             for i in todo:
                 name, ks, args = calls[i]
                 # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
@@ -257,7 +295,7 @@ class Store:
                     results[i] = reply
             if not missing:
                 break
-            await self._load_scripts()
+            await self._load_scripts(client)
             todo = list(range(len(calls))) if atomic else missing  # one instant: all again
         return results
 
@@ -271,13 +309,14 @@ class Store:
         except ResponseError as exc:
             raise script_error(exc) from None
 
-    async def _load_scripts(self) -> None:
+    async def _load_scripts(self, client: Client | None = None) -> None:
         """On a cluster SCRIPT LOAD goes to every master (a promoted replica has none)."""
+        client = client or self.redis
         if self.cluster:
             for source in self.scripts.source.values():
-                await self.redis.script_load(source)
+                await client.script_load(source)
             return
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = client.pipeline(transaction=False)
         for source in self.scripts.source.values():
             pipe.script_load(source)
         await pipe.execute()
@@ -362,9 +401,12 @@ class Store:
         await self.writes.sync(record, snapshots, int(time.time() * 1000))
 
     async def _raising(
-        self, calls: Sequence[tuple[str, list[str], list[Any]]], atomic: bool = False
+        self,
+        calls: Sequence[tuple[str, list[str], list[Any]]],
+        atomic: bool = False,
+        client: Client | None = None,
     ) -> list[Any]:
-        replies = await self._eval(calls, atomic)
+        replies = await self._eval(calls, atomic, client)
         for reply in replies:
             if isinstance(reply, Exception):
                 raise reply
@@ -443,8 +485,10 @@ class Store:
         """One call per region of a read script taking (meta, zset, outs, ins)."""
         return [(name, record.script_keys(r), [record.version, *args]) for r in regions]
 
-    async def _moves(self, record: BoardRecord, regions: Sequence[str]) -> list[int]:
-        pipe = self.redis.pipeline(transaction=False)
+    async def _moves(
+        self, client: Client, record: BoardRecord, regions: Sequence[str]
+    ) -> list[int]:
+        pipe = client.pipeline(transaction=False)
         for r in regions:
             pipe.hget(record.meta(r), "mv")
         return [int(n or 0) for n in await pipe.execute()]
@@ -460,6 +504,15 @@ class Store:
         (see moved in _lib.lua): on one Redis the calls run in MULTI/EXEC, on a cluster
         each region's move count is read again in a second round trip.
         """
+        return await self._read(lambda client: self._pages(client, record, ranges, moving))
+
+    async def _pages(
+        self,
+        client: Client,
+        record: BoardRecord,
+        ranges: Sequence[tuple[str, int, int]],
+        moving: bool,
+    ) -> list[RegionSlice]:
         sign = record.config.sign
         calls = [
             (
@@ -471,9 +524,9 @@ class Store:
         ]
         atomic = moving and not self.cluster
         async for _ in read_attempts():
-            replies = await self._raising(calls, atomic)
+            replies = await self._raising(calls, atomic, client)
             if moving and not atomic:
-                moves = await self._moves(record, [r for r, _, _ in ranges])
+                moves = await self._moves(client, record, [r for r, _, _ in ranges])
                 if [int(r[5]) for r in replies] != moves:
                     continue
             out = [
@@ -486,6 +539,7 @@ class Store:
 
     async def _per_region(
         self,
+        client: Client,
         name: str,
         regions: Sequence[str],
         keys_of: Callable[[str], list[str]],
@@ -495,32 +549,38 @@ class Store:
         region on a cluster (one slot each), one call for them all on one Redis."""
         if self.cluster:
             calls = [(name, keys_of(r), args) for r in regions]
-            return [reply[0] for reply in await self._raising(calls)]
+            return [reply[0] for reply in await self._raising(calls, client=client)]
         ks = [k for r in regions for k in keys_of(r)]
-        return (await self._raising([(name, ks, args)]))[0]
+        return (await self._raising([(name, ks, args)], client=client))[0]
 
     async def _players(
-        self, record: BoardRecord, regions: Sequence[str], player_id: str
+        self, client: Client, record: BoardRecord, regions: Sequence[str], player_id: str
     ) -> list[list[Any]]:
         """player.lua's answer per region; on one Redis one instant, and counts against
         the score it found."""
         args = [record.version, player_id]
-        return await self._per_region("player", regions, record.script_keys, args)
+        return await self._per_region(client, "player", regions, record.script_keys, args)
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
         """Where the player is and its score, then (on a cluster, or when the player is
         between two regions) the counts elsewhere in a second round trip."""
-        async for _ in read_attempts():
-            found = await self._standing(record, player_id)
-            if found is not False:
-                return found
-        raise RedisUnavailable("players kept moving between regions during the read; retry")
 
-    async def _standing(self, record: BoardRecord, player_id: str) -> Standing | bool | None:
+        async def read(client: Client) -> Standing | None:
+            async for _ in read_attempts():
+                found = await self._standing(client, record, player_id)
+                if found is not False:
+                    return found
+            raise RedisUnavailable("players kept moving between regions during the read; retry")
+
+        return await self._read(read)
+
+    async def _standing(
+        self, client: Client, record: BoardRecord, player_id: str
+    ) -> Standing | bool | None:
         """The standing, or False when a move ran between the two round trips."""
         regions, sign = record.config.regions, record.config.sign
-        replies = await self._players(record, regions, player_id)
+        replies = await self._players(client, record, regions, player_id)
         records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
         moving = moving_slices(records, regions, sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
@@ -540,7 +600,7 @@ class Store:
             return None
         others = [r for r in regions if r not in better]
         if others:
-            pipe = self.redis.pipeline(transaction=False)  # per node in this order: counts,
+            pipe = client.pipeline(transaction=False)  # per node in this order: counts,
             for r in others:  # then the move counts that must not have changed since
                 pipe.zcount(record.zset(r), "-inf", f"({internal}")
             for r in regions:
@@ -572,14 +632,26 @@ class Store:
         """The player's score, then each region's window around it: on one Redis both in
         one MULTI/EXEC (one instant); on a cluster, or for a player between two regions,
         in two round trips, checked against the regions' move counts."""
+        return await self._read(
+            lambda client: self._around(client, record, regions, player_id, radius)
+        )
+
+    async def _around(
+        self,
+        client: Client,
+        record: BoardRecord,
+        regions: Sequence[str],
+        player_id: str,
+        radius: int,
+    ) -> list[RegionSlice] | None:
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
         async for _ in read_attempts():
             if self.cluster:
-                replies, windows = await self._players(record, regions, player_id), []
+                replies, windows = await self._players(client, record, regions, player_id), []
             else:
                 replies, windows = await self._players_and_windows(
-                    record, regions, player_id, radius
+                    client, record, regions, player_id, radius
                 )
             records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
             moving = moving_slices(records, regions, sign) if glob else []
@@ -590,7 +662,7 @@ class Store:
                 ]
                 if not scores:
                     return None
-                windows = await self._windows(record, regions, player_id, scores[0], radius)
+                windows = await self._windows(client, record, regions, player_id, scores[0], radius)
                 if [int(w[3]) for w in windows] != [int(r[6]) for r in replies]:
                     continue
             out = [
@@ -604,14 +676,25 @@ class Store:
         raise RedisUnavailable("players kept moving between regions during the read; retry")
 
     async def _windows(
-        self, record: BoardRecord, regions: Sequence[str], player_id: str, score: int, radius: int
+        self,
+        client: Client,
+        record: BoardRecord,
+        regions: Sequence[str],
+        player_id: str,
+        score: int,
+        radius: int,
     ) -> list[list[Any]]:
         """around.lua's window per region, around a known score."""
         args = [record.version, player_id, score, radius]
-        return await self._per_region("around", regions, record.window_keys, args)
+        return await self._per_region(client, "around", regions, record.window_keys, args)
 
     async def _players_and_windows(
-        self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
+        self,
+        client: Client,
+        record: BoardRecord,
+        regions: Sequence[str],
+        player_id: str,
+        radius: int,
     ) -> tuple[list[list[Any]], list[list[Any]]]:
         """One Redis: player.lua and around.lua over every region, in one MULTI/EXEC; the
         windows are empty when no zset holds the player (absent, or between regions)."""
@@ -621,7 +704,7 @@ class Store:
             ("player", players, [record.version, player_id]),
             ("around", zsets, [record.version, player_id, "", radius]),
         ]
-        replies, windows = await self._raising(calls, atomic=True)
+        replies, windows = await self._raising(calls, True, client)
         return replies, windows
 
     @translated

@@ -1,0 +1,141 @@
+"""Reads from a replica (LEADERBOARD_REDIS_READ_URL): top pages, standings and around-me
+windows come from the replica, writes go to Redis itself, and a replica that cannot
+answer (down, cut off from its master, or not holding the board) hands the read back.
+
+Standalone only: a replica of one Redis is what the setting names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from leaderboard.domain import BoardConfig
+from leaderboard.settings import Settings, SettingsError
+from leaderboard.store import BoardRecord, Store
+from tests.redis_process import RedisProcess, free_port
+
+PRIMARY = ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
+
+
+def replica_of(workdir: Path, port: int) -> RedisProcess:
+    args = ["--replicaof", "127.0.0.1", str(port), "--replica-serve-stale-data", "no"]
+    return RedisProcess(workdir, extra_args=args).start()
+
+
+def wait_synced(primary: RedisProcess) -> None:
+    with redis.Redis(port=primary.port) as r:
+        deadline = time.monotonic() + 10
+        while r.wait(1, 100) < 1:
+            assert time.monotonic() < deadline, "the replica did not catch up"
+
+
+@pytest.fixture
+def primary(tmp_path: Path) -> Iterator[RedisProcess]:
+    server = RedisProcess(tmp_path / "primary", extra_args=PRIMARY).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def replica(tmp_path: Path, primary: RedisProcess) -> Iterator[RedisProcess]:
+    server = replica_of(tmp_path / "replica", primary.port)
+    yield server
+    server.stop()
+
+
+async def board(store: Store) -> BoardRecord:
+    """a 10 (na), b 20 (eu), c 30 (na), on a board ordered high to low."""
+    await store.put_board(BoardConfig("b", ("na", "eu")), None, 64)
+    record = await store.load_board("b")
+    assert record is not None
+    await store.write(record, [("na", [("a", 10, None), ("c", 30, None)])], 1, False)
+    await store.write(record, [("eu", [("b", 20, None)])], 1, False)
+    return record
+
+
+async def views(store: Store, record: BoardRecord) -> tuple[list[str], int, list[str]]:
+    """The global top, a's score and rank, and the window around a."""
+    pages = await store.pages(record, [("na", 0, 9), ("eu", 0, 9)], moving=True)
+    top = [pid for _, pid in sorted((-s, p) for sl in pages for p, s, _ in sl.entries)]
+    standing = await store.standing(record, "a")
+    assert standing is not None
+    window = await store.around(record, ("na", "eu"), "a", 5)
+    assert window is not None
+    around = [pid for _, pid in sorted((-s, p) for sl in window for p, s, _ in sl.entries)]
+    assert standing.better_overall + 1 == top.index("a") + 1
+    return top, standing.score, around
+
+
+@pytest.fixture
+async def store(primary: RedisProcess, replica: RedisProcess) -> AsyncIterator[Store]:
+    s = Store.connect(primary.url, 4, 1.0, read_url=replica.url)
+    yield s
+    await s.close()
+
+
+async def test_reads_come_from_the_replica_and_writes_go_to_redis(
+    store: Store, primary: RedisProcess, replica: RedisProcess
+) -> None:
+    record = await board(store)
+    wait_synced(primary)
+    assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
+    with redis.Redis(port=replica.port) as r:  # the replica alone now says a leads
+        r.config_set("replica-read-only", "no")
+        r.zadd(record.zset("na"), {"a": -100})
+    assert await views(store, record) == (["a", "c", "b"], 100, ["a", "c", "b"])
+    assert await store.scores_of(record, ["a"]) == {"a": 10}  # Redis itself never changed
+
+
+@pytest.mark.parametrize("how", ["stopped", "cut off from its master"])
+async def test_a_replica_that_cannot_answer_hands_reads_to_redis(
+    tmp_path: Path, primary: RedisProcess, how: str
+) -> None:
+    replica = replica_of(tmp_path / "replica", primary.port)
+    if how == "stopped":
+        replica.stop()
+    else:  # it refuses reads with MASTERDOWN (replica-serve-stale-data no)
+        with redis.Redis(port=replica.port) as r:
+            r.replicaof("127.0.0.1", free_port())
+    store = Store.connect(primary.url, 4, 1.0, read_url=replica.url)
+    try:
+        record = await board(store)
+        assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
+    finally:
+        await store.close()
+        replica.stop()
+
+
+async def test_a_replica_without_the_board_hands_reads_to_redis(
+    tmp_path: Path, primary: RedisProcess
+) -> None:
+    """As a replica that has not yet received a new board or a board's new configuration:
+    its scripts answer NOBOARD or STALE, and Redis itself answers instead."""
+    empty = RedisProcess(tmp_path / "empty").start()
+    store = Store.connect(primary.url, 4, 1.0, read_url=empty.url)
+    try:
+        record = await board(store)
+        assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
+    finally:
+        await store.close()
+        empty.stop()
+
+
+def test_the_read_url_names_a_replica_of_one_redis() -> None:
+    env = {"LEADERBOARD_REDIS_READ_URL": "redis://127.0.0.1:7001"}
+    with pytest.raises(SettingsError, match="needs LEADERBOARD_REDIS_URL"):
+        Settings.from_env(env)
+    with pytest.raises(SettingsError, match="no cluster"):
+        Settings.from_env(
+            env | {"LEADERBOARD_REDIS_URL": "redis://h:1", "LEADERBOARD_REDIS_CLUSTER": "1"}
+        )
+    with pytest.raises(SettingsError, match="must start"):
+        Settings.from_env(
+            {"LEADERBOARD_REDIS_URL": "redis://h:1", "LEADERBOARD_REDIS_READ_URL": "h:2"}
+        )
+    both = Settings.from_env(env | {"LEADERBOARD_REDIS_URL": "redis://h:1"})
+    assert both.redis_read_url == "redis://127.0.0.1:7001"
