@@ -48,11 +48,14 @@ Request = tuple[str, str, bytes | None]  # method, path, body
 class Server:
     """`python -m leaderboard serve` in a child process, its output in a log file."""
 
-    def __init__(self, redis_url: str, workers: int, log: Path, cluster: bool = False) -> None:
+    def __init__(
+        self, redis_url: str, workers: int, log: Path, cluster: bool = False, read_url: str = ""
+    ) -> None:
         self.port = free_port()
         self.workers = workers
         self.redis_url = redis_url
         self.cluster = cluster  # redis_url is a seed node of a Redis Cluster
+        self.read_url = read_url  # a replica of redis_url for the reads, or ""
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -63,6 +66,7 @@ class Server:
     def start(self) -> Server:
         env = dict(os.environ, LEADERBOARD_REDIS_URL=self.redis_url)
         env["LEADERBOARD_REDIS_CLUSTER"] = str(int(self.cluster))
+        env["LEADERBOARD_REDIS_READ_URL"] = self.read_url
         args = [sys.executable, "-m", "leaderboard", "serve", "--port", str(self.port)]
         args += ["--workers", str(self.workers)]
         with self.log.open("wb") as out:

@@ -2,6 +2,7 @@
 
     python -m loadtests [--players 1000000] [--workers 2] [--seconds 30]
                         [--scenarios write,mixed,single,big] [--redis-url URL --service-url URL]
+                        [--replica]
 
 Figures only mean something next to what bounds them on the same box, so one run starts its
 own redis-server and `leaderboard serve --workers N` (unless URLs are given), preloads the
@@ -383,25 +384,59 @@ def wait_ready(base: str, server: Server | None, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+# The bench's Redis, when it has a replica: the replica syncs at once (not after the default
+# 5 s), and the preload's burst of writes never cuts it off for a full resync.
+PRIMARY_ARGS = ["--repl-diskless-sync-delay", "0", "--client-output-buffer-limit", "replica 0 0 0"]
+
+
+def replica_of(redis_url: str, workdir: Path) -> RedisProcess:
+    """A replica that refuses reads while cut off from its master, as the service wants
+    (see LEADERBOARD_REDIS_READ_URL in the README)."""
+    port = str(urlparse(redis_url).port)
+    args = ["--replicaof", "127.0.0.1", port, "--replica-serve-stale-data", "no"]
+    return RedisProcess(workdir, extra_args=args).start()
+
+
+def wait_replicated(redis_url: str, read_url: str, timeout: float = 120.0) -> None:
+    """Until the replica has applied everything Redis had written when this was called."""
+    target = int(redis.Redis.from_url(redis_url).info("replication")["master_repl_offset"])
+    deadline = time.monotonic() + timeout
+    replica = redis.Redis.from_url(read_url)
+    while int(replica.info("replication").get("slave_repl_offset", -1)) < target:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the replica did not catch up with Redis")
+        time.sleep(0.1)
+
+
 @contextmanager
 def stack(args: argparse.Namespace) -> Iterator[dict[str, int | None]]:
-    """Our own Redis and server unless URLs were given; yields the root pids to meter.
+    """Our own Redis (and its replica) and server unless URLs were given; yields the root
+    pids to meter.
 
-    Both are stopped (server by SIGTERM, Redis by PID) before their directory goes away.
+    All are stopped (server by SIGTERM, Redis by PID) before their directory goes away.
     """
     with tempfile.TemporaryDirectory(prefix="lb-bench-") as tmp, ExitStack() as stop:
         if not args.redis_url:
-            own = RedisProcess(Path(tmp) / "redis").start()
+            extra = PRIMARY_ARGS if args.replica else []
+            own = RedisProcess(Path(tmp) / "redis", extra_args=extra).start()
             stop.callback(own.stop)
             args.redis_url = own.url
+        if args.replica:
+            replica = replica_of(args.redis_url, Path(tmp) / "replica")
+            stop.callback(replica.stop)
+            args.read_url = replica.url
         server = None
         if not args.service_url:
-            server = Server(args.redis_url, args.workers, Path(tmp) / "server.log").start()
+            log = Path(tmp) / "server.log"
+            server = Server(args.redis_url, args.workers, log, read_url=args.read_url).start()
             stop.callback(server.stop)
             args.service_url = server.base
         wait_ready(args.service_url, server)
         assert server is None or server.process is not None
-        yield {"redis": redis_pid(args.redis_url), "server": server and server.process.pid}
+        pids = {"redis": redis_pid(args.redis_url), "server": server and server.process.pid}
+        if args.read_url:
+            pids["replica"] = redis_pid(args.read_url)
+        yield pids
         if server is not None and ("Traceback" in server.log.read_text(errors="replace")):
             print("the server logged errors; its log ends:\n" + server.tail(30))
 
@@ -431,6 +466,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     loads: list[dict[str, Any]] = []
     with stack(args) as pids:
         print(f"service {args.service_url} ({args.workers} worker(s)), redis {args.redis_url}")
+        if args.read_url:
+            print(f"reads from the replica {args.read_url} (LEADERBOARD_REDIS_READ_URL)")
         loaded = 0
         for name in names:
             s = SCENARIOS[name]
@@ -441,6 +478,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                       f"{rate:,.0f} players/s")  # fmt: skip
                 loads.append({"first": loaded, "players": want, "updates_per_s": round(rate)})
                 loaded = want
+                if args.read_url:
+                    wait_replicated(args.redis_url, args.read_url)
             prefix = RESULTS / f"{stamp}-{name}"
             result = run_locust(s, args, loaded, prefix, pids)
             print_result(result)
@@ -453,6 +492,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(line)
     report = {
         "started": stamp, "machine": machine(), "workers": args.workers,
+        "read_url": args.read_url,
         "seconds": args.seconds, "batch": args.batch, "locust_processes": args.locust_processes,
         "preload": loads, "scenarios": [asdict(r) for r in results],
         "ceiling": ceil, "peer": peer_, "ratios": lines,
@@ -485,6 +525,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--service-url", help="use this service (needs --redis-url)")
     parser.add_argument(
+        "--replica", action="store_true",
+        help="also start a replica of the bench's Redis and serve the reads from it",
+    )  # fmt: skip
+    parser.add_argument(
         "--locust-processes", type=int, default=2, help="locust --processes (2; 0: not passed)"
     )
     parser.add_argument("--no-ceilings", dest="ceilings", action="store_false",
@@ -497,4 +541,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(f"unknown scenario(s) {','.join(sorted(unknown))}")
     if args.service_url and not args.redis_url:
         parser.error("--service-url needs --redis-url (the preload writes through the store)")
+    if args.replica and args.service_url:
+        parser.error("--replica starts the server that reads from it: leave out --service-url")
+    args.read_url = ""
     run(args)
