@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import logging
 import multiprocessing
 import re
@@ -19,6 +20,7 @@ from leaderboard.scheduler import run_cleanup
 from leaderboard.settings import VARIABLES, Settings, SettingsError
 
 log = logging.getLogger("leaderboard")
+GC_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
 
 
 def _environment_help() -> str:
@@ -84,12 +86,24 @@ def parse_duration(text: str) -> int:
     return int(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
 
 
+async def _settle_heap(app: web.Application) -> None:
+    """Once the worker has started, what it made so far lives as long as it does: the
+    collector stops walking that (gc.freeze) and runs less often, since most of what a
+    request makes dies by reference counting, and every collection pauses the whole
+    worker, reads included (full collections took 40-57 ms under the mixed benchmark)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 100)
+
+
 def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
     from leaderboard.http.app import create_app
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    app = create_app(settings)
+    app.on_startup.append(_settle_heap)
     web.run_app(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         reuse_port=reuse_port,

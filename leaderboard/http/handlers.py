@@ -50,8 +50,7 @@ async def post_batch(request: web.Request) -> web.Response:
     waiting on this worker are not held for the whole of it."""
     board = parse.board_id(request)
     body = await parse.json_body(request)
-    await asyncio.sleep(0)
-    updates = parse.batch(body)
+    updates = await parse.batch(body)
     await asyncio.sleep(0)
     return json_response({"accepted": await _service(request).scores.submit_batch(board, updates)})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -165,7 +166,9 @@ def score_update(body: Any) -> Update:
     return _update(body)
 
 
-def batch(body: Any) -> list[Update]:
+async def batch(body: Any, step: int = 200) -> list[Update]:
+    """Checks every item before any is used, and yields to the loop every ``step`` items:
+    a read that arrives on this worker meanwhile waits for one step, not the whole body."""
     body = _object(body, "a batch")
     items = body.get("updates")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
@@ -173,16 +176,21 @@ def batch(body: Any) -> list[Update]:
             f"updates must be a list of 1 to {MAX_BATCH} items",
             [{"field": "updates", "reason": f"must hold 1 to {MAX_BATCH} items"}],
         )
-    problems = [
-        {"index": i, **problem}
-        for i, item in enumerate(items)
-        for problem in _update_problems(item)
-    ]
+    problems: list[Problem] = []
+    updates: list[Update] = []
+    for start in range(0, len(items), step):
+        await asyncio.sleep(0)
+        for i in range(start, min(start + step, len(items))):
+            found = _update_problems(items[i])
+            if found:
+                problems += ({"index": i, **problem} for problem in found)
+            elif not problems:
+                updates.append(_update(items[i]))
     if problems:
         raise InvalidRequest(
             f"{len({p['index'] for p in problems})} bad items; nothing applied", problems
         )
-    return [_update(item) for item in items]
+    return updates
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -92,6 +92,7 @@ class Scores:
         """Chunks refused for a stale config are sent again after a reload, and only they:
         regions take a config change one by one, so other chunks may have been applied."""
         chunks = plan_chunks(updates, self.chunk)
+        await asyncio.sleep(0)  # a read waiting on this worker goes first (see post_batch)
         pending = list(range(len(chunks)))
 
         async def write(record: BoardRecord) -> int:

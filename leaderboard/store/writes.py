@@ -100,6 +100,8 @@ class Writes:
         free = len(record.config.regions) == 1
         batch = secrets.token_hex(8)
         calls = [self._call(record, chunk, now, ranks, free, batch, {}) for chunk in chunks]
+        if len(chunks) > 1:
+            await asyncio.sleep(0)  # reads first: packing the calls takes as long again
         results: list[Any] = [None] * len(chunks)
         todo = list(range(len(chunks)))
         absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)

@@ -253,6 +253,21 @@ async def test_a_bad_batch_names_each_bad_item(seeded) -> None:
     }
 
 
+async def test_bad_items_anywhere_in_a_long_batch_are_all_named_and_nothing_applies(
+    seeded, clean_redis
+) -> None:
+    """The items are checked in steps (the handler yields between them): every step counts."""
+    updates = [{**ok_update, "player_id": f"p{i}"} for i in range(1000)]
+    updates[0] = {**ok_update, "score": 1.5}
+    updates[999] = {**ok_update, "region": "not a region!"}
+    before = clean_redis.dump()
+    response = await seeded.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 400
+    details = (await response.json())["error"]["details"]
+    assert {(d["index"], d["field"]) for d in details} == {(0, "score"), (999, "region")}
+    assert clean_redis.dump() == before
+
+
 async def test_a_body_over_8_mib_is_413(seeded, clean_redis) -> None:
     before = clean_redis.dump()
     big = b'{"updates": [' + b" " * (8 * 1024 * 1024) + b"]}"
