@@ -12,8 +12,9 @@ GameServer users when set, whatever -u says about the others) and LEADERBOARD_BE
 (batch posts per second per GameServer user; unset: as fast as answers come back), so that a
 mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_CLIENT_RATE
 (requests per second per GameClient user; unset: as fast as answers come back, with a
-pause of 0-10 ms) and LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
-there).
+pause of 0-10 ms), LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
+there), and LEADERBOARD_BENCH_READ_HOST (a base URL such as http://127.0.0.1:8081: the reads
+go there, to servers that take no writes, as a load balancer routing GETs would send them).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PLAYERS = int(os.environ.get("LEADERBOARD_BENCH_PLAYERS", "1000000"))
 BATCH = int(os.environ.get("LEADERBOARD_BENCH_BATCH", "1000"))
 HEADERS = {"Content-Type": "application/json"}
 BASE = f"/v1/boards/{BOARD}"
+READ = os.environ.get("LEADERBOARD_BENCH_READ_HOST", "") + BASE
 SERVERS = int(os.environ.get("LEADERBOARD_BENCH_SERVERS", "0"))
 BATCH_RATE = float(os.environ.get("LEADERBOARD_BENCH_BATCH_RATE", "0"))
 CLIENT_RATE = float(os.environ.get("LEADERBOARD_BENCH_CLIENT_RATE", "0"))
@@ -101,22 +103,22 @@ class GameClient(FastHttpUser):
 
     @task(2)
     def global_top(self) -> None:
-        self.client.get(f"{BASE}/top?limit=100", name="GET /top global")
+        self.client.get(f"{READ}/top?limit=100", name="GET /top global")
 
     @task(1)
     def regional_top(self) -> None:
         self.client.get(
-            f"{BASE}/top?scope={random.choice(REGIONS)}&limit=100", name="GET /top region"
+            f"{READ}/top?scope={random.choice(REGIONS)}&limit=100", name="GET /top region"
         )
 
     @task(3)
     def own_rank(self) -> None:
-        self.client.get(f"{BASE}/players/{self.me()}", name="GET /players/{id}")
+        self.client.get(f"{READ}/players/{self.me()}", name="GET /players/{id}")
 
     @task(3)
     def around_me(self) -> None:
         self.client.get(
-            f"{BASE}/players/{self.me()}/around?radius=10", name="GET /players/{id}/around"
+            f"{READ}/players/{self.me()}/around?radius=10", name="GET /players/{id}/around"
         )
 
 
@@ -150,4 +152,4 @@ class Spectator(FastHttpUser):
 
     @task
     def global_top(self) -> None:
-        self.client.get(f"{BASE}/top?limit=100", name="GET /top global")
+        self.client.get(f"{READ}/top?limit=100", name="GET /top global")

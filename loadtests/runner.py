@@ -2,7 +2,7 @@
 
     python -m loadtests [--players 1000000] [--workers 2] [--seconds 30]
                         [--scenarios write,mixed,single,big] [--redis-url URL --service-url URL]
-                        [--replica]
+                        [--replica] [--read-workers N]
 
 Figures only mean something next to what bounds them on the same box, so one run starts its
 own redis-server and `leaderboard serve --workers N` (unless URLs are given), preloads the
@@ -222,6 +222,7 @@ def run_locust(
         LEADERBOARD_BENCH_PLAYERS=str(players),
         LEADERBOARD_BENCH_BATCH=str(args.batch),
         LEADERBOARD_BENCH_SINGLE_WEIGHT="1",
+        LEADERBOARD_BENCH_READ_HOST=args.read_host,
     )
     users = {c: 0 for c in s.classes}
     if s.servers:
@@ -434,6 +435,13 @@ def stack(args: argparse.Namespace) -> Iterator[dict[str, int | None]]:
         wait_ready(args.service_url, server)
         assert server is None or server.process is not None
         pids = {"redis": redis_pid(args.redis_url), "server": server and server.process.pid}
+        if args.read_workers:
+            log = Path(tmp) / "reader.log"
+            reader = Server(args.redis_url, args.read_workers, log, read_url=args.read_url)
+            stop.callback(reader.start().stop)
+            wait_ready(reader.base, reader)
+            assert reader.process is not None
+            args.read_host, pids["reader"] = reader.base, reader.process.pid
         if args.read_url:
             pids["replica"] = redis_pid(args.read_url)
         yield pids
@@ -468,6 +476,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"service {args.service_url} ({args.workers} worker(s)), redis {args.redis_url}")
         if args.read_url:
             print(f"reads from the replica {args.read_url} (LEADERBOARD_REDIS_READ_URL)")
+        if args.read_host:
+            print(f"GameClient reads go to {args.read_host} ({args.read_workers} worker(s))")
         loaded = 0
         for name in names:
             s = SCENARIOS[name]
@@ -492,7 +502,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(line)
     report = {
         "started": stamp, "machine": machine(), "workers": args.workers,
-        "read_url": args.read_url,
+        "read_url": args.read_url, "read_workers": args.read_workers,
         "seconds": args.seconds, "batch": args.batch, "locust_processes": args.locust_processes,
         "preload": loads, "scenarios": [asdict(r) for r in results],
         "ceiling": ceil, "peer": peer_, "ratios": lines,
@@ -529,6 +539,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also start a replica of the bench's Redis and serve the reads from it",
     )  # fmt: skip
     parser.add_argument(
+        "--read-workers", type=int, default=0,
+        help="serve the GameClient reads from a second server of N workers that takes no "
+        "writes, as a load balancer routing GETs would (0: the one server takes all)",
+    )  # fmt: skip
+    parser.add_argument(
         "--locust-processes", type=int, default=2, help="locust --processes (2; 0: not passed)"
     )
     parser.add_argument("--no-ceilings", dest="ceilings", action="store_false",
@@ -543,5 +558,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--service-url needs --redis-url (the preload writes through the store)")
     if args.replica and args.service_url:
         parser.error("--replica starts the server that reads from it: leave out --service-url")
-    args.read_url = ""
+    if args.read_workers and args.service_url:
+        parser.error("--read-workers starts a server of its own: leave out --service-url")
+    args.read_url, args.read_host = "", ""
     run(args)
