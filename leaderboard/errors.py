@@ -60,6 +60,11 @@ class RedisUnavailable(LeaderboardError):
     code = "redis_unavailable"
 
 
+class KeptMoving(RedisUnavailable):
+    """A global read met a move between regions at every attempt: the board is busy, the
+    Redis that answered is fine."""
+
+
 class StaleBoard(Exception):
     """The board's configuration changed (or the board, or a region, is gone) after this
     process read it: reload it and retry."""

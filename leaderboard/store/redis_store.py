@@ -29,6 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order, RegionSlice, Standing
 from leaderboard.errors import (
     BoardNotEmpty,
+    KeptMoving,
     RedisUnavailable,
     RegionInUse,
     ScoreOutOfRange,
@@ -50,6 +51,7 @@ CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
 READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 503
 REPLICA_PAUSE = 1.0  # seconds reads skip a replica that failed to answer one
+REPLICA_TIMEOUT = 0.5  # seconds a read waits for the replica's reply before asking Redis
 
 
 async def read_attempts() -> AsyncIterator[int]:
@@ -193,6 +195,7 @@ class Store:
     ) -> None:
         self.redis = client
         self.replica = replica
+        self._replica_down = False  # it failed a read, and none has succeeded since
         self._replica_back = 0.0  # monotonic time before which reads skip the replica
         self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
@@ -221,34 +224,53 @@ class Store:
             client = RedisCluster.from_url(url, max_connections=pool_size, **common)
             return cls(cluster_packed_by_hiredis(client), events_cap, timeout)
 
-        def client(of: str) -> aioredis.Redis:
+        def client(of: str, wait: float) -> aioredis.Redis:
             pool = aioredis.BlockingConnectionPool.from_url(
-                of, max_connections=pool_size, timeout=timeout, **common
+                of,
+                max_connections=pool_size,
+                timeout=timeout,
+                decode_responses=True,
+                socket_timeout=wait,
+                socket_connect_timeout=wait,
             )
             pool.connection_class = packed_by_hiredis(pool.connection_class)
             return aioredis.Redis.from_pool(pool)
 
-        replica = client(read_url) if read_url else None
-        return cls(client(url), events_cap, timeout, replica)
+        replica = client(read_url, min(timeout, REPLICA_TIMEOUT)) if read_url else None
+        return cls(client(url, timeout), events_cap, timeout, replica)
 
     async def close(self) -> None:
         await self.redis.aclose()
         if self.replica is not None:
             await self.replica.aclose()
 
+    def _try_replica(self) -> bool:
+        """Whether this read goes to the replica. After a failure reads skip it for a
+        while, then one read tries it again while the others still skip it."""
+        now = time.monotonic()
+        if now < self._replica_back:
+            return False
+        if self._replica_down:
+            self._replica_back = now + REPLICA_PAUSE
+        return True
+
     async def _read(self, read: Callable[[Client], Awaitable[T]]) -> T:
         """A read on the replica when there is one, else (or when the replica cannot
-        answer: down, syncing, or not yet holding the board's latest configuration) on
-        Redis itself. A replica trails Redis by its replication lag, usually well under a
-        millisecond; its reads no longer wait behind the write scripts."""
-        if self.replica is not None and time.monotonic() >= self._replica_back:
+        answer: down, slow, syncing, refusing, or not yet holding the board's latest
+        configuration) on Redis itself. A replica trails Redis by its replication lag,
+        usually well under a millisecond; its reads do not wait behind write scripts."""
+        if self.replica is not None and self._try_replica():
             try:
-                return await translated(read)(self.replica)
-            except StaleBoard:
+                found = await translated(read)(self.replica)
+            except (StaleBoard, KeptMoving):
                 pass
-            except RedisUnavailable as exc:
+            except (RedisUnavailable, ResponseError) as exc:
+                self._replica_down = True
                 self._replica_back = time.monotonic() + REPLICA_PAUSE
-                log.warning("reading from Redis itself for %.0f s: %s", REPLICA_PAUSE, exc)
+                log.warning("reading from Redis itself for %g s: %s", REPLICA_PAUSE, exc)
+            else:
+                self._replica_down, self._replica_back = False, 0.0
+                return found
         return await read(self.redis)
 
     @translated
@@ -535,7 +557,7 @@ class Store:
             ]
             records = [(r, res[3], res[4]) for (r, _, _), res in zip(ranges, replies, strict=True)]
             return out + moving_slices(records, record.config.regions, sign)
-        raise RedisUnavailable("players kept moving between regions during the read; retry")
+        raise KeptMoving("players kept moving between regions during the read; retry")
 
     async def _per_region(
         self,
@@ -571,7 +593,7 @@ class Store:
                 found = await self._standing(client, record, player_id)
                 if found is not False:
                     return found
-            raise RedisUnavailable("players kept moving between regions during the read; retry")
+            raise KeptMoving("players kept moving between regions during the read; retry")
 
         return await self._read(read)
 
@@ -673,7 +695,7 @@ class Store:
             if any(pid == player_id for s in out for pid, _, _ in s.entries):
                 return out
             return None  # deleted between the two round trips
-        raise RedisUnavailable("players kept moving between regions during the read; retry")
+        raise KeptMoving("players kept moving between regions during the read; retry")
 
     async def _windows(
         self,

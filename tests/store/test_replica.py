@@ -7,6 +7,8 @@ Standalone only: a replica of one Redis is what the setting names.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ import redis
 
 from leaderboard.domain import BoardConfig
 from leaderboard.settings import Settings, SettingsError
-from leaderboard.store import BoardRecord, Store
+from leaderboard.store import BoardRecord, Store, redis_store
 from tests.redis_process import RedisProcess, free_port
 
 PRIMARY = ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
@@ -91,23 +93,64 @@ async def test_reads_come_from_the_replica_and_writes_go_to_redis(
     assert await store.scores_of(record, ["a"]) == {"a": 10}  # Redis itself never changed
 
 
-@pytest.mark.parametrize("how", ["stopped", "cut off from its master"])
-async def test_a_replica_that_cannot_answer_hands_reads_to_redis(
-    tmp_path: Path, primary: RedisProcess, how: str
+def cut_off(replica: RedisProcess, record: BoardRecord, primary: RedisProcess) -> None:
+    with redis.Redis(port=replica.port) as r:  # then it refuses reads with MASTERDOWN
+        r.replicaof("127.0.0.1", free_port())
+
+
+def refusing_scripts(replica: RedisProcess, record: BoardRecord, primary: RedisProcess) -> None:
+    with redis.Redis(port=replica.port) as r:  # an error reply the service has no name for
+        r.execute_command("ACL", "SETUSER", "default", "-evalsha")
+
+
+def behind_a_config_change(
+    replica: RedisProcess, record: BoardRecord, primary: RedisProcess
 ) -> None:
-    replica = replica_of(tmp_path / "replica", primary.port)
-    if how == "stopped":
-        replica.stop()
-    else:  # it refuses reads with MASTERDOWN (replica-serve-stale-data no)
-        with redis.Redis(port=replica.port) as r:
-            r.replicaof("127.0.0.1", free_port())
-    store = Store.connect(primary.url, 4, 1.0, read_url=replica.url)
-    try:
-        record = await board(store)
-        assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
-    finally:
-        await store.close()
-        replica.stop()
+    """The replica keeps the board's old version; its scripts then answer STALE."""
+    with redis.Redis(port=replica.port) as r:
+        r.replicaof("no", "one")
+
+
+FAILURES = {
+    "stopped": lambda replica, record, primary: replica.stop(),
+    "cut off from its master": cut_off,
+    "refusing a command": refusing_scripts,
+    "behind a config change": behind_a_config_change,
+}
+
+
+@pytest.mark.parametrize("how", FAILURES)
+async def test_a_replica_that_cannot_answer_hands_reads_to_redis(
+    store: Store, primary: RedisProcess, replica: RedisProcess, how: str
+) -> None:
+    record = await board(store)
+    wait_synced(primary)
+    FAILURES[how](replica, record, primary)
+    if how == "behind a config change":
+        await store.put_board(dataclasses.replace(record.config, top_events=10), record, 64)
+        newer = await store.load_board("b")
+        assert newer is not None and newer.version != record.version
+        record = newer
+    assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
+
+
+async def test_reads_go_back_to_a_replica_that_answers_again(
+    store: Store, primary: RedisProcess, replica: RedisProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_store, "REPLICA_PAUSE", 0.3)
+    record = await board(store)
+    replica.stop()
+    assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
+    replica.start()
+    wait_synced(primary)
+    with redis.Redis(port=replica.port) as r:  # the replica alone now says a leads
+        r.config_set("replica-read-only", "no")
+        r.zadd(record.zset("na"), {"a": -100})
+    deadline = time.monotonic() + 10
+    while (standing := await store.standing(record, "a")) is None or standing.score != 100:
+        assert time.monotonic() < deadline, "reads never went back to the replica"
+        await asyncio.sleep(0.05)
+    assert await views(store, record) == (["a", "c", "b"], 100, ["a", "c", "b"])
 
 
 async def test_a_replica_without_the_board_hands_reads_to_redis(
