@@ -42,7 +42,7 @@ from leaderboard.store import Store
 from loadtests._support import busy_seconds, children, cpu_seconds
 from loadtests.bulk import bulk_load
 from loadtests.quick import Server
-from tests.redis_process import RedisProcess
+from tests.redis_process import PRIMARY_ARGS, RedisProcess, replica_of, wait_replicated
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -385,30 +385,6 @@ def wait_ready(base: str, server: Server | None, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-# The bench's Redis, when it has a replica: the replica syncs at once (not after the default
-# 5 s), and the preload's burst of writes never cuts it off for a full resync.
-PRIMARY_ARGS = ["--repl-diskless-sync-delay", "0", "--client-output-buffer-limit", "replica 0 0 0"]
-
-
-def replica_of(redis_url: str, workdir: Path) -> RedisProcess:
-    """A replica that refuses reads while cut off from its master, as the service wants
-    (see LEADERBOARD_REDIS_READ_URL in the README)."""
-    port = str(urlparse(redis_url).port)
-    args = ["--replicaof", "127.0.0.1", port, "--replica-serve-stale-data", "no"]
-    return RedisProcess(workdir, extra_args=args).start()
-
-
-def wait_replicated(redis_url: str, read_url: str, timeout: float = 120.0) -> None:
-    """Until the replica has applied everything Redis had written when this was called."""
-    target = int(redis.Redis.from_url(redis_url).info("replication")["master_repl_offset"])
-    deadline = time.monotonic() + timeout
-    replica = redis.Redis.from_url(read_url)
-    while int(replica.info("replication").get("slave_repl_offset", -1)) < target:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the replica did not catch up with Redis")
-        time.sleep(0.1)
-
-
 @contextmanager
 def stack(args: argparse.Namespace) -> Iterator[dict[str, int | None]]:
     """Our own Redis (and its replica) and server unless URLs were given; yields the root
@@ -418,12 +394,12 @@ def stack(args: argparse.Namespace) -> Iterator[dict[str, int | None]]:
     """
     with tempfile.TemporaryDirectory(prefix="lb-bench-") as tmp, ExitStack() as stop:
         if not args.redis_url:
-            extra = PRIMARY_ARGS if args.replica else []
+            extra = PRIMARY_ARGS if args.replica else ()
             own = RedisProcess(Path(tmp) / "redis", extra_args=extra).start()
             stop.callback(own.stop)
             args.redis_url = own.url
         if args.replica:
-            replica = replica_of(args.redis_url, Path(tmp) / "replica")
+            replica = replica_of(urlparse(args.redis_url).port or 6379, Path(tmp) / "replica")
             stop.callback(replica.stop)
             args.read_url = replica.url
         server = None

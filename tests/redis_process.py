@@ -31,6 +31,32 @@ CLUSTER_FLAGS = (
 )
 
 
+# A server that has a replica: the replica syncs at once (not 5 s later), and a burst of
+# writes (a bulk preload) never cuts it off for a full resync.
+PRIMARY_ARGS = (
+    *("--repl-diskless-sync-delay", "0"),
+    *("--client-output-buffer-limit", "replica 0 0 0"),
+)
+
+
+def replica_of(port: int, workdir: Path) -> RedisProcess:
+    """A replica of the server on ``port`` that refuses reads while cut off from it, as
+    LEADERBOARD_REDIS_READ_URL wants (README, "Reads from a replica")."""
+    args = ["--replicaof", "127.0.0.1", str(port), "--replica-serve-stale-data", "no"]
+    return RedisProcess(workdir, extra_args=args).start()
+
+
+def wait_replicated(primary_url: str, replica_url: str, timeout: float = 120.0) -> None:
+    """Until the replica has applied everything the primary had written when called."""
+    with redis.Redis.from_url(primary_url) as primary, redis.Redis.from_url(replica_url) as r:
+        target = int(primary.info("replication")["master_repl_offset"])
+        deadline = time.monotonic() + timeout
+        while int(r.info("replication").get("slave_repl_offset", -1)) < target:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not catch up with its primary")
+            time.sleep(0.02)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

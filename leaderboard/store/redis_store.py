@@ -43,6 +43,7 @@ from leaderboard.store.writes import Snapshots, Writes
 P = ParamSpec("P")
 T = TypeVar("T")
 Client = aioredis.Redis | RedisCluster
+Call = tuple[str, list[str], list[Any]]  # script name, keys, arguments
 log = logging.getLogger(__name__)
 UNLINK_CHUNK = 1000
 # Error replies that mean "not now" (a long script, a failover, a cluster move), never "bad input".
@@ -195,8 +196,7 @@ class Store:
     ) -> None:
         self.redis = client
         self.replica = replica
-        self._replica_down = False  # it failed a read, and none has succeeded since
-        self._replica_back = 0.0  # monotonic time before which reads skip the replica
+        self._replica_back = 0.0  # after a failure of the replica: when to try it again
         self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
         self.events_cap = events_cap
@@ -225,13 +225,9 @@ class Store:
             return cls(cluster_packed_by_hiredis(client), events_cap, timeout)
 
         def client(of: str, wait: float) -> aioredis.Redis:
+            replies = {**common, "socket_timeout": wait, "socket_connect_timeout": wait}
             pool = aioredis.BlockingConnectionPool.from_url(
-                of,
-                max_connections=pool_size,
-                timeout=timeout,
-                decode_responses=True,
-                socket_timeout=wait,
-                socket_connect_timeout=wait,
+                of, max_connections=pool_size, timeout=timeout, **replies
             )
             pool.connection_class = packed_by_hiredis(pool.connection_class)
             return aioredis.Redis.from_pool(pool)
@@ -250,9 +246,14 @@ class Store:
         now = time.monotonic()
         if now < self._replica_back:
             return False
-        if self._replica_down:
+        if self._replica_back:
             self._replica_back = now + REPLICA_PAUSE
         return True
+
+    @translated
+    async def _on(self, client: Client, read: Callable[[Client], Awaitable[T]]) -> T:
+        """``read`` on ``client``, every way it fails to answer made a RedisUnavailable."""
+        return await read(client)
 
     async def _read(self, read: Callable[[Client], Awaitable[T]]) -> T:
         """A read on the replica when there is one, else (or when the replica cannot
@@ -261,15 +262,14 @@ class Store:
         usually well under a millisecond; its reads do not wait behind write scripts."""
         if self.replica is not None and self._try_replica():
             try:
-                found = await translated(read)(self.replica)
+                found = await self._on(self.replica, read)
             except (StaleBoard, KeptMoving):
                 pass
             except (RedisUnavailable, ResponseError) as exc:
-                self._replica_down = True
                 self._replica_back = time.monotonic() + REPLICA_PAUSE
                 log.warning("reading from Redis itself for %g s: %s", REPLICA_PAUSE, exc)
             else:
-                self._replica_down, self._replica_back = False, 0.0
+                self._replica_back = 0.0
                 return found
         return await read(self.redis)
 
@@ -279,7 +279,7 @@ class Store:
 
     async def _eval(
         self,
-        calls: Sequence[tuple[str, list[str], list[Any]]],
+        calls: Sequence[Call],
         atomic: bool = False,
         client: Client | None = None,
     ) -> list[Any]:
@@ -424,7 +424,7 @@ class Store:
 
     async def _raising(
         self,
-        calls: Sequence[tuple[str, list[str], list[Any]]],
+        calls: Sequence[Call],
         atomic: bool = False,
         client: Client | None = None,
     ) -> list[Any]:
@@ -503,7 +503,7 @@ class Store:
 
     def _calls(
         self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
-    ) -> list[tuple[str, list[str], list[Any]]]:
+    ) -> list[Call]:
         """One call per region of a read script taking (meta, zset, outs, ins)."""
         return [(name, record.script_keys(r), [record.version, *args]) for r in regions]
 

@@ -19,33 +19,25 @@ import redis
 from leaderboard.domain import BoardConfig
 from leaderboard.settings import Settings, SettingsError
 from leaderboard.store import BoardRecord, Store, redis_store
-from tests.redis_process import RedisProcess, free_port
-
-PRIMARY = ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
-
-
-def replica_of(workdir: Path, port: int) -> RedisProcess:
-    args = ["--replicaof", "127.0.0.1", str(port), "--replica-serve-stale-data", "no"]
-    return RedisProcess(workdir, extra_args=args).start()
-
-
-def wait_synced(primary: RedisProcess) -> None:
-    with redis.Redis(port=primary.port) as r:
-        deadline = time.monotonic() + 10
-        while r.wait(1, 100) < 1:
-            assert time.monotonic() < deadline, "the replica did not catch up"
+from tests.redis_process import (
+    PRIMARY_ARGS,
+    RedisProcess,
+    free_port,
+    replica_of,
+    wait_replicated,
+)
 
 
 @pytest.fixture
 def primary(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path / "primary", extra_args=PRIMARY).start()
+    server = RedisProcess(tmp_path / "primary", extra_args=PRIMARY_ARGS).start()
     yield server
     server.stop()
 
 
 @pytest.fixture
 def replica(tmp_path: Path, primary: RedisProcess) -> Iterator[RedisProcess]:
-    server = replica_of(tmp_path / "replica", primary.port)
+    server = replica_of(primary.port, tmp_path / "replica")
     yield server
     server.stop()
 
@@ -84,7 +76,7 @@ async def test_reads_come_from_the_replica_and_writes_go_to_redis(
     store: Store, primary: RedisProcess, replica: RedisProcess
 ) -> None:
     record = await board(store)
-    wait_synced(primary)
+    wait_replicated(primary.url, replica.url)
     assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
     with redis.Redis(port=replica.port) as r:  # the replica alone now says a leads
         r.config_set("replica-read-only", "no")
@@ -124,7 +116,7 @@ async def test_a_replica_that_cannot_answer_hands_reads_to_redis(
     store: Store, primary: RedisProcess, replica: RedisProcess, how: str
 ) -> None:
     record = await board(store)
-    wait_synced(primary)
+    wait_replicated(primary.url, replica.url)
     FAILURES[how](replica, record, primary)
     if how == "behind a config change":
         await store.put_board(dataclasses.replace(record.config, top_events=10), record, 64)
@@ -142,7 +134,7 @@ async def test_reads_go_back_to_a_replica_that_answers_again(
     replica.stop()
     assert await views(store, record) == (["c", "b", "a"], 10, ["c", "b", "a"])
     replica.start()
-    wait_synced(primary)
+    wait_replicated(primary.url, replica.url)
     with redis.Redis(port=replica.port) as r:  # the replica alone now says a leads
         r.config_set("replica-read-only", "no")
         r.zadd(record.zset("na"), {"a": -100})
