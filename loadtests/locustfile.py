@@ -12,7 +12,8 @@ GameServer users when set, whatever -u says about the others) and LEADERBOARD_BE
 (batch posts per second per GameServer user; unset: as fast as answers come back), so that a
 mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_CLIENT_RATE
 (requests per second per GameClient user; unset: as fast as answers come back, with a
-pause of 0-10 ms), LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
+pause of 0-10 ms). At a set rate, a user's requests start as a Poisson process (see
+`poisson_throughput`), LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
 there), and LEADERBOARD_BENCH_READ_HOST (a base URL such as http://127.0.0.1:8081: the reads
 go there, to servers that take no writes, as a load balancer routing GETs would send them).
 """
@@ -21,9 +22,11 @@ from __future__ import annotations
 
 import os
 import random
+import time
+from collections.abc import Callable
 
 import orjson
-from locust import FastHttpUser, between, constant, constant_throughput, task
+from locust import FastHttpUser, User, between, constant, task
 
 BOARD = os.environ.get("LEADERBOARD_BENCH_BOARD", "default")
 REGIONS = os.environ.get("LEADERBOARD_BENCH_REGIONS", "na,eu,apac").split(",")
@@ -35,6 +38,24 @@ READ = os.environ.get("LEADERBOARD_BENCH_READ_HOST", "") + BASE
 SERVERS = int(os.environ.get("LEADERBOARD_BENCH_SERVERS", "0"))
 BATCH_RATE = float(os.environ.get("LEADERBOARD_BENCH_BATCH_RATE", "0"))
 CLIENT_RATE = float(os.environ.get("LEADERBOARD_BENCH_CLIENT_RATE", "0"))
+
+
+def poisson_throughput(rate: float) -> Callable[[User], float]:
+    """A wait_time whose task starts form a Poisson process of `rate` per second.
+
+    Locust's constant_throughput keeps each user on a fixed beat, and users that start
+    together stay in step: 16 readers or 8 game servers then arrive in bursts, and the
+    queue each burst builds is measured as the service's latency. Independent clients
+    do not arrive that way. A user that falls behind sends back to back until it has
+    caught up, so the rate holds as long as the service keeps up.
+    """
+
+    def wait(user: User) -> float:
+        now = time.monotonic()
+        user._due = getattr(user, "_due", now) + random.expovariate(rate)
+        return max(0.0, user._due - now)
+
+    return wait
 
 
 def player(n: int) -> tuple[str, str]:
@@ -67,7 +88,7 @@ def _singles(count: int, seed: int) -> list[bytes]:
 class GameServer(FastHttpUser):
     """A match server posting its players' scores in batches: the fast path."""
 
-    wait_time = constant_throughput(BATCH_RATE) if BATCH_RATE > 0 else constant(0)
+    wait_time = poisson_throughput(BATCH_RATE) if BATCH_RATE > 0 else constant(0)
     weight = 1
     fixed_count = SERVERS
 
@@ -85,7 +106,7 @@ class GameServer(FastHttpUser):
 class GameClient(FastHttpUser):
     """A player's game: posts its own score now and then, reads the board and its place."""
 
-    wait_time = constant_throughput(CLIENT_RATE) if CLIENT_RATE > 0 else between(0.0, 0.01)
+    wait_time = poisson_throughput(CLIENT_RATE) if CLIENT_RATE > 0 else between(0.0, 0.01)
     weight = 4
 
     def on_start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import http.client
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,33 @@ def test_every_user_class_runs_clean(
                  "GET /players/{id}/around"):  # fmt: skip
         assert int(rows[name]["Request Count"]) > 0, name
         assert int(rows[name]["Failure Count"]) == 0, name
+
+
+PACING = """
+import json, random, time
+import loadtests.locustfile as lf
+clock = [0.0]
+time.monotonic = lambda: clock[0]
+random.seed(3)
+wait, user, starts = lf.poisson_throughput(10.0), type("U", (), {})(), []
+while clock[0] < 200:
+    starts.append(clock[0])
+    clock[0] += 2.0 if len(starts) == 500 else 0.0  # one task that takes 2 s
+    clock[0] += wait(user)
+gaps = [b - a for a, b in zip(starts, starts[1:])]
+print(json.dumps({"starts": len(starts), "zero_gaps_after_slow": gaps[500:530].count(0.0),
+                  "short": sum(g < 0.1 * 0.1 for g in gaps) / len(gaps)}))
+"""
+
+
+def test_paced_users_start_tasks_as_a_poisson_process_and_catch_up() -> None:
+    """At 10 tasks/s for 200 s: about 2,000 starts even with a task that took 2 s (the user
+    sends back to back until it is due again), and gaps spread as an exponential (about
+    10 % of them under a tenth of the mean), not on a fixed beat that keeps users in step."""
+    root = Path(__file__).parents[1]
+    run = subprocess.run([sys.executable, "-c", PACING], cwd=root, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout)
+    assert 1900 <= got["starts"] <= 2100
+    assert got["zero_gaps_after_slow"] >= 10
+    assert 0.07 <= got["short"] <= 0.13
