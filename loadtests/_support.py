@@ -35,11 +35,20 @@ def cpu_seconds(pids: Iterable[int]) -> float:
     return total
 
 
+def _cpu_line() -> list[int]:
+    """The first line of /proc/stat: all cores' ticks by kind since boot."""
+    return [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
 def busy_seconds() -> float:
     """CPU time all cores have spent busy since boot (Linux /proc/stat), to see other load."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    user, nice, system, _idle, _iowait, irq, softirq, steal = _cpu_line()
     return (user + nice + system + irq + softirq + steal) / _TICK
+
+
+def steal_seconds() -> float:
+    """The part of busy_seconds the hypervisor gave to other machines (steal)."""
+    return _cpu_line()[7] / _TICK
 
 
 def children(pid: int) -> list[int]:

@@ -39,7 +39,7 @@ from urllib.parse import urlparse
 import redis
 
 from leaderboard.store import Store
-from loadtests._support import busy_seconds, children, cpu_seconds
+from loadtests._support import busy_seconds, children, cpu_seconds, steal_seconds
 from loadtests.bulk import bulk_load
 from loadtests.quick import Server
 from tests.redis_process import PRIMARY_ARGS, RedisProcess, replica_of, wait_replicated
@@ -52,6 +52,8 @@ PEER = "leaderboard==3.7.3"
 # The redis-py of its time: 3.x changed zadd's signature and the library's first call fails.
 PEER_REDIS = "redis==2.10.6"
 PEER_DIR = Path(sys.prefix) / "peer-agoragames-redis2"
+# The probe starts once locust's users run (imports, bodies, spawning) and stops before.
+PROBE_START, PROBE_MARGIN = 2.0, 3.0
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class CpuSampler:
 
     def read(self) -> dict[str, float]:
         now = {k: cpu_seconds(tree(pid)) for k, pid in self.roots.items() if pid is not None}
-        now["machine"] = busy_seconds()
+        now["machine"], now["steal"] = busy_seconds(), steal_seconds()
         return now
 
     def run(self) -> None:
@@ -136,7 +138,8 @@ class CpuSampler:
             self.stop.wait(0.5)
 
     def busy(self, start: float, end: float) -> dict[str, float | None]:
-        """% of one core per group between two unix times; `other` is the rest of the box."""
+        """% of one core per group between two unix times; `steal` is what the hypervisor
+        gave to other machines, `other` the rest of the box."""
         if len(self.samples) < 2:
             return {}
         a = min(self.samples, key=lambda s: abs(s[0] - start))
@@ -247,12 +250,15 @@ def run_locust(
     log = prefix.with_name(prefix.name + "_locust.log")
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sampler = CpuSampler({**pids, "locust": proc.pid})
+        probe = start_probe(s, args, players)
+        sampler = CpuSampler({**pids, "locust": proc.pid, "probe": probe and probe.pid})
         sampler.thread.start()
         proc.wait()
+        probed = read_probe(probe)
         sampler.stop.set()
         sampler.thread.join()
     endpoints, start, end = read_stats(prefix)
+    endpoints += probed
     info = redis.Redis.from_url(args.redis_url).info("memory")
     used = int(info["used_memory"])
     result = Result(
@@ -264,6 +270,35 @@ def run_locust(
         result.notes.append(f"locust exited {proc.returncode}: see {log}")
     result.notes += limits(result.cpu)
     return result
+
+
+def start_probe(s: Scenario, args: argparse.Namespace, players: int) -> subprocess.Popen | None:
+    """loadtests.probe beside locust's readers, over the window their users run."""
+    if "GameClient" not in s.classes or not args.probe_rate:
+        return None
+    cmd = [sys.executable, "-m", "loadtests.probe", "--url", args.read_host or args.service_url]
+    cmd += ["--players", str(players), "--rate", str(args.probe_rate)]
+    cmd += ["--seconds", str(max(1, args.seconds - PROBE_MARGIN)), "--delay", str(PROBE_START)]
+    return subprocess.Popen(cmd, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
+
+
+def read_probe(probe: subprocess.Popen | None) -> list[Endpoint]:
+    """The probe's figures as rows named `probe: <endpoint>` (none if it failed: its
+    traceback is on stderr)."""
+    if probe is None:
+        return []
+    out, _ = probe.communicate(timeout=60)
+    if probe.returncode:
+        print(f"loadtests.probe exited {probe.returncode}: no probe figures", file=sys.stderr)
+        return []
+    rows = []
+    for kind, e in json.loads(out).items():
+        failed = sum(e["failures"].values())
+        rows.append(
+            Endpoint(f"probe: {kind}", e["requests"] + failed, failed, e["rps"], e["p50"],
+                     e["p95"], e["p99"])
+        )  # fmt: skip
+    return rows
 
 
 def limits(cpu: dict[str, float | None]) -> list[str]:
@@ -278,6 +313,8 @@ def limits(cpu: dict[str, float | None]) -> list[str]:
     used = {k: v or 0 for k, v in cpu.items()}
     if used.get("other", 0) > 20:
         notes.append(f"the box was shared (other {used['other']}%): repeat this run")
+    if used.get("steal", 0) > 10:
+        notes.append(f"the hypervisor took {used['steal']}% (steal): repeat this run")
     if sum(used.values()) >= 0.85 * box:
         notes.append(f"the {box}% box is full")
         if used.get("locust", 0) >= 0.8 * used.get("server", 0):
@@ -290,10 +327,10 @@ def limits(cpu: dict[str, float | None]) -> list[str]:
 def print_result(r: Result) -> None:
     users = ", ".join(f"{n} {c}" for c, n in r.users.items())
     print(f"\n== {r.scenario}: {r.what} ({users}; {r.players:,} players, {r.seconds:g} s)")
-    head = f"  {'endpoint':<28} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'fail':>6}"
+    head = f"  {'endpoint':<32} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'fail':>6}"
     print(head)
     for e in r.endpoints:
-        print(f"  {e.name:<28} {e.rps:>9,.1f} {e.p50:>7g} {e.p95:>7g} {e.p99:>7g} {e.failures:>6}")
+        print(f"  {e.name:<32} {e.rps:>9,.1f} {e.p50:>7g} {e.p95:>7g} {e.p99:>7g} {e.failures:>6}")
     cpu = ", ".join(f"{k} {v}%" for k, v in r.cpu.items() if v is not None)
     print(f"  updates/s {r.updates_per_s:,.0f}; CPU (% of one core; 200 = both): {cpu}")
     print(f"  Redis used_memory {r.used_memory:,} B = {r.bytes_per_player} B/player")
@@ -507,6 +544,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--read-rate", type=float, default=0,
         help="requests/s of the GameClient users of mixed and big together (default: as "
         "fast as answers come back)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--probe-rate", type=float, default=50,
+        help="requests/s of loadtests.probe, a lean client timing the three global reads "
+        "beside the GameClient users (50; 0: no probe)",
     )  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting one")
     parser.add_argument("--service-url", help="use this service (needs --redis-url)")
