@@ -15,8 +15,17 @@ from pathlib import Path
 import orjson
 import pytest
 
+from leaderboard.cli import _event_loop
 from leaderboard.settings import VARIABLES
 from tests.redis_process import RedisTarget, free_port
+
+
+def test_workers_serve_on_uvloop() -> None:
+    loop = _event_loop()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
 
 
 def test_help_documents_every_command_option_and_variable() -> None:
