@@ -15,7 +15,7 @@ import random
 import pytest
 
 from leaderboard.domain import BoardConfig, Mode, Update
-from leaderboard.errors import RedisUnavailable
+from leaderboard.errors import KeptMoving, RedisUnavailable
 from leaderboard.service import Service, merge
 from leaderboard.settings import Settings
 from leaderboard.store import Store, keys
@@ -96,19 +96,24 @@ async def test_global_reads_during_moves_count_every_player_once(
                 await mover.write(
                     record, [(rng.choice(REGIONS), [(pid, int(pid[1:]), None)])], 2, False
                 )
-                await asyncio.sleep(0.002)  # players change region now and then, not nonstop
+                await asyncio.sleep(rng.uniform(0.002, 0.01))  # now and then, not nonstop
         finally:
             stop.set()
 
     seen = 0
 
     async def read() -> None:
+        """Every answer counts each player once; a read may also give up (KeptMoving, a 503
+        to retry) when moves keep landing inside it, as they can on a slow box."""
         nonlocal seen
         while not stop.is_set():
-            total, rows = await global_view(store, record)
+            try:
+                total, rows = await global_view(store, record)
+                standing = await store.standing(record, "p3")
+            except KeptMoving:
+                continue
             assert total == len(players)
             assert sorted(pid for pid, _, _ in rows) == sorted(players)
-            standing = await store.standing(record, "p3")
             assert standing is not None
             assert (standing.score, standing.better_overall, standing.total_overall) == (3, 4, 8)
             seen += 1
