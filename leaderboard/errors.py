@@ -64,6 +64,9 @@ class KeptMoving(RedisUnavailable):
     """A global read met a move between regions at every attempt: the board is busy, the
     Redis that answered is fine."""
 
+    def __init__(self) -> None:
+        super().__init__("players kept moving between regions during the read; retry")
+
 
 class StaleBoard(Exception):
     """The board's configuration changed (or the board, or a region, is gone) after this

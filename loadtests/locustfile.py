@@ -12,10 +12,10 @@ GameServer users when set, whatever -u says about the others) and LEADERBOARD_BE
 (batch posts per second per GameServer user; unset: as fast as answers come back), so that a
 mixed run holds writes at a fixed rate while clients read; LEADERBOARD_BENCH_CLIENT_RATE
 (requests per second per GameClient user; unset: as fast as answers come back, with a
-pause of 0-10 ms). At a set rate, a user's requests start as a Poisson process (see
-`poisson_throughput`), LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
+pause of 0-10 ms), LEADERBOARD_BENCH_SINGLE_WEIGHT, which turns on SinglePoster (see
 there), and LEADERBOARD_BENCH_READ_HOST (a base URL such as http://127.0.0.1:8081: the reads
 go there, to servers that take no writes, as a load balancer routing GETs would send them).
+At a set rate, a user's requests start as a Poisson process (see `poisson_throughput`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python -m loadtests [--players 1000000] [--workers 2] [--seconds 30]
                         [--scenarios write,mixed,single,big] [--redis-url URL --service-url URL]
-                        [--replica] [--read-workers N]
+                        [--replica] [--read-workers N] [--read-rate R] [--probe-rate 50]
 
 Figures only mean something next to what bounds them on the same box, so one run starts its
 own redis-server and `leaderboard serve --workers N` (unless URLs are given), preloads the

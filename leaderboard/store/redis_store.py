@@ -557,7 +557,7 @@ class Store:
             ]
             records = [(r, res[3], res[4]) for (r, _, _), res in zip(ranges, replies, strict=True)]
             return out + moving_slices(records, record.config.regions, sign)
-        raise KeptMoving("players kept moving between regions during the read; retry")
+        raise KeptMoving()
 
     async def _per_region(
         self,
@@ -593,7 +593,7 @@ class Store:
                 found = await self._standing(client, record, player_id)
                 if found is not False:
                     return found
-            raise KeptMoving("players kept moving between regions during the read; retry")
+            raise KeptMoving()
 
         return await self._read(read)
 
@@ -695,7 +695,7 @@ class Store:
             if any(pid == player_id for s in out for pid, _, _ in s.entries):
                 return out
             return None  # deleted between the two round trips
-        raise KeptMoving("players kept moving between regions during the read; retry")
+        raise KeptMoving()
 
     async def _windows(
         self,
