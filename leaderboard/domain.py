@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -17,6 +18,18 @@ MAX_BATCH = 10_000
 MAX_NAME = 64
 MAX_WINDOW = 10_000  # offset + limit of a top page
 MAX_RADIUS = 100
+
+
+def incr_overflow(items: Iterable[tuple[str, int]], current: Mapping[str, int]) -> int | None:
+    """The index of the first increment whose running total leaves ±MAX_SCORE, starting
+    from ``current`` (absent players start at 0), or None when every total stays exact."""
+    running = dict(current)
+    for i, (player_id, delta) in enumerate(items):
+        value = running.get(player_id, 0) + delta
+        if abs(value) > MAX_SCORE:
+            return i
+        running[player_id] = value
+    return None
 
 
 class Order(StrEnum):

@@ -54,6 +54,21 @@ class ScoreOutOfRange(LeaderboardError):
     status = 409
     code = "score_out_of_range"
 
+    @classmethod
+    def at(
+        cls,
+        index: int,
+        message: str = "an incr would leave the exact score range ±(2^53-1); nothing was applied",
+    ) -> ScoreOutOfRange:
+        """Refuses the item at ``index`` of the request (or of the chunk, in the store)."""
+        return cls(
+            message, [{"index": index, "field": "score", "reason": "incr result out of range"}]
+        )
+
+    @property
+    def index(self) -> int:
+        return self.details[0]["index"]
+
 
 class RedisUnavailable(LeaderboardError):
     status = 503

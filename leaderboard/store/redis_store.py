@@ -109,10 +109,7 @@ def script_error(exc: ResponseError) -> Exception:
     if word in REFUSALS:
         return RedisUnavailable(f"Redis cannot serve this now ({text}); retry in a moment")
     if word == "RANGE":
-        return ScoreOutOfRange(
-            "an incr would leave the exact score range ±(2^53-1); nothing was applied",
-            [{"index": int(rest), "field": "score", "reason": "incr result out of range"}],
-        )
+        return ScoreOutOfRange.at(int(rest))
     if word == "REGION_IN_USE":
         return RegionInUse(
             f"region {rest!r} still holds players; delete them before removing the region",

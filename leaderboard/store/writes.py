@@ -26,7 +26,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from leaderboard.errors import RedisUnavailable
+from redis.exceptions import RedisError
+
+from leaderboard.domain import Mode, incr_overflow
+from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange, StaleBoard
 from leaderboard.store import keys
 
 if TYPE_CHECKING:
@@ -35,8 +38,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 Item = tuple[str, int, str | None]
 Chunk = tuple[str, Sequence[Item]]
-LOCK_TTL_MS = 30_000
 LOCKED_ATTEMPTS = 3
+# What a failed step of a write may raise: Redis not answering or refusing, a stale board.
+FAILURES = (RedisError, OSError, TimeoutError, LeaderboardError, StaleBoard)
 
 
 @dataclass
@@ -72,6 +76,9 @@ def _crossing(chunks: Sequence[Chunk]) -> bool:
 class Writes:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # A mover renews its locks before it writes; a lock taken by a request that gave
+        # up (or whose command ran late, after Redis froze) lapses soon after it.
+        self.lock_ttl_ms = max(100, int(store.timeout * 2000))
 
     async def write(
         self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
@@ -175,45 +182,102 @@ class Writes:
     ) -> None:
         """Steps 1 to 4 of the module's docstring for the chunks that found players absent.
 
-        Once a player is pulled, nothing here raises before it is written or put back: a
-        failure becomes the result of the chunks concerned.
+        Whatever fails once players are pulled becomes the result of the chunks concerned,
+        and the players whose chunk did not land are put back.
         """
         move = Move(secrets.token_hex(8))
         handled = sorted(absent)
+        players = sorted({pid for i in handled for pid, _, _ in chunks[i][1]})
         try:
-            for _ in range(LOCKED_ATTEMPTS):
-                # Every player of these chunks: one that was here may leave meanwhile.
-                targets = {pid: chunks[i][0] for i in absent for pid, _, _ in chunks[i][1]}
-                new = {pid: region for pid, region in targets.items() if pid not in move.carried}
-                failure = await self._take(record, move, new, now, snapshots)
-                if failure is None and not await self.lock(
-                    record, move.token, list(move.carried), wait=False
-                ):
-                    failure = RedisUnavailable("a player lock expired during the write; retry")
-                if failure is not None:
-                    for i in absent:
-                        results[i] = failure
-                    absent = {}
-                    break
-                todo = sorted(absent)
-                calls = [
-                    self._call(record, chunks[i], now, ranks, False, move.token, move.carried)
-                    for i in todo
-                ]
-                absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
-                if not absent:
-                    break
-            for i in absent:
-                results[i] = RedisUnavailable("players kept moving during the write; retry")
+            try:
+                await self._move(record, chunks, absent, now, ranks, results, snapshots, move)
+            except Exception as exc:  # answered as the chunks' result, never dropped
+                for i in handled:
+                    if results[i] is None:
+                        results[i] = exc
             landed = {
                 pid
                 for i in handled
                 if not isinstance(results[i], Exception)
                 for pid, _, _ in chunks[i][1]
             }
-            await self._settle(record, chunks, handled, results, move, landed, now, snapshots)
+            try:
+                await self._settle(record, chunks, handled, results, move, landed, now, snapshots)
+            except FAILURES as exc:
+                log.error(
+                    "board %r: move %s left records behind: %s",
+                    record.config.board,
+                    move.token,
+                    exc,
+                )
         finally:
-            await self.unlock(record, move.token, list(move.carried))
+            try:
+                await self.unlock(record, move.token, players)
+            except FAILURES as exc:
+                log.warning("board %r: player locks left to expire: %s", record.config.board, exc)
+
+    async def _move(
+        self,
+        record: BoardRecord,
+        chunks: Sequence[Chunk],
+        absent: dict[int, list[str]],
+        now: int,
+        ranks: bool,
+        results: list[Any],
+        snapshots: Snapshots,
+        move: Move,
+    ) -> None:
+        """Steps 1 to 3, again for chunks that met a player moving meanwhile."""
+        absent = await self._in_range(record, chunks, absent, move, results)
+        for _ in range(LOCKED_ATTEMPTS):
+            if not absent:
+                return
+            # Every player of these chunks: one that was here may leave meanwhile.
+            targets = {pid: chunks[i][0] for i in absent for pid, _, _ in chunks[i][1]}
+            new = {pid: region for pid, region in targets.items() if pid not in move.carried}
+            failure = await self._take(record, move, new, now, snapshots)
+            if failure is None and not await self.lock(
+                record, move.token, list(move.carried), wait=False
+            ):
+                failure = RedisUnavailable("a player lock expired during the write; retry")
+            if failure is not None:
+                raise failure
+            todo = sorted(absent)
+            calls = [
+                self._call(record, chunks[i], now, ranks, False, move.token, move.carried)
+                for i in todo
+            ]
+            absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
+        for i in absent:
+            results[i] = RedisUnavailable("players kept moving during the write; retry")
+
+    async def _in_range(
+        self,
+        record: BoardRecord,
+        chunks: Sequence[Chunk],
+        absent: dict[int, list[str]],
+        move: Move,
+        results: list[Any],
+    ) -> dict[int, list[str]]:
+        """On an incr board, refuses the chunks that would leave the exact range before any
+        player is pulled: a pull writes events, and a refused chunk must change nothing.
+        Under the players' locks, so no move changes where they are meanwhile."""
+        if record.config.mode is not Mode.INCR:
+            return absent
+        pids = sorted({pid for i in absent for pid, _, _ in chunks[i][1]})
+        await self.lock(record, move.token, pids)
+        running = await self.store.scores_of(record, pids)
+        kept = {}
+        for i, players in sorted(absent.items()):
+            deltas = [(pid, score) for pid, score, _ in chunks[i][1]]
+            bad = incr_overflow(deltas, running)
+            if bad is None:
+                kept[i] = players
+                for pid, delta in deltas:
+                    running[pid] = running.get(pid, 0) + delta
+            else:
+                results[i] = ScoreOutOfRange.at(bad)
+        return kept
 
     async def _take(
         self,
@@ -224,13 +288,10 @@ class Writes:
         snapshots: Snapshots,
     ) -> Exception | None:
         """Steps 1 and 2: locks these players and pulls them out of every other region;
-        answers a failure. A player found in a zset wins over a record, and a record whose
+        answers a failure of a pull. A player found in a zset wins over a record, and a record whose
         move did arrive (its destination holds the same token) is stale: dropped, not
         carried."""
-        try:
-            await self.lock(record, move.token, list(targets))
-        except RedisUnavailable as exc:
-            return exc
+        await self.lock(record, move.token, list(targets))
         for pid in targets:
             move.carried[pid] = (None, "")
         calls, regions = [], []
@@ -324,6 +385,14 @@ class Writes:
         replies = await self.store._eval(calls)
         for region, (name, _, args), reply in zip(regions, calls, replies, strict=True):
             if isinstance(reply, Exception):
+                log.error(
+                    "board %r: %s of move %s in %r failed: %s",
+                    record.config.board,
+                    name,
+                    move.token,
+                    region,
+                    reply,
+                )
                 continue
             if name == "settle":
                 settled.update(args[1:])
@@ -355,7 +424,7 @@ class Writes:
         deadline = time.monotonic() + self.store.timeout
         while True:
             taken = await self.store._eval_one(
-                "player_locks", [key], [token, "take", LOCK_TTL_MS, *players]
+                "player_locks", [key], [token, "take", self.lock_ttl_ms, *players]
             )
             if taken or not wait:
                 return bool(taken)
@@ -385,5 +454,5 @@ class Writes:
             for reply in await self.store._eval(calls):
                 if isinstance(reply, Exception):
                     raise reply
-        except Exception:
-            log.exception("the global top-N mirror of board %r is behind", board)
+        except FAILURES as exc:
+            log.warning("the global top-N mirror of board %r is behind: %s", board, exc)
