@@ -53,12 +53,22 @@ class Boards:
             try:
                 return await action(record)
             except StaleBoard:
-                pass
+                record = await self.refresh(record)
             except UnknownRegion:
                 if fresh:
                     raise
-            record, fresh = await self.record(board, fresh=True), True
+                record = await self.record(board, fresh=True)
+            fresh = True
         raise RedisUnavailable(f"board {board!r} kept changing during the request; retry")
+
+    async def refresh(self, record: BoardRecord) -> BoardRecord:
+        """The board as stored, after a script refused ``record`` as stale. When the stored
+        config is the very one refused, a change of it was cut short before it reached the
+        regions: it is finished here, so that the board does not stay refused."""
+        fresh = await self.record(record.config.board, fresh=True)
+        if fresh.version == record.version:
+            await self.store.repair(fresh)
+        return fresh
 
     async def put(self, config: BoardConfig) -> tuple[bool, BoardConfig]:
         for _ in range(RETRIES):

@@ -98,6 +98,6 @@ class Coalescer:
                         if not pending.futures[i].done():  # its request may have gone
                             pending.futures[i].set_result(written)
             if any(isinstance(r, StaleBoard) for r in results):
-                record = await self.boards.record(board, fresh=True)
+                record = await self.boards.refresh(record)
             todo.sort()
         raise RedisUnavailable(f"board {board!r} kept changing during the write; retry")

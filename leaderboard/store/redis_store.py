@@ -98,6 +98,8 @@ def script_error(exc: ResponseError) -> Exception:
     """Maps a script's error reply to the exception the caller acts on."""
     text = str(exc)
     word, _, rest = _reply(text).partition(" ")
+    if isinstance(exc, NoScriptError):  # still missing after a load: a failover meanwhile
+        return RedisUnavailable(f"Redis lost the service's scripts ({text}); retry")
     if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
         return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
     if isinstance(exc, (ClusterError, TryAgainError)):  # redis-py drops CLUSTERDOWN etc.
@@ -319,12 +321,15 @@ class Store:
         return results
 
     async def _eval_one(self, name: str, ks: list[str], args: list[Any]) -> Any:
-        """One call without a pipeline: the cheaper path for a single script."""
+        """One call without a pipeline: the cheaper path for a single script. A call
+        refused with NOSCRIPT is sent once more, after loading the scripts."""
+        call = (self.scripts.sha[name], len(ks), *ks, *args)
         try:
-            return await self.redis.evalsha(self.scripts.sha[name], len(ks), *ks, *args)
-        except NoScriptError:
-            await self._load_scripts()
-            return await self._eval_one(name, ks, args)
+            try:
+                return await self.redis.evalsha(*call)
+            except NoScriptError:
+                await self._load_scripts()
+            return await self.redis.evalsha(*call)
         except ResponseError as exc:
             raise script_error(exc) from None
 
@@ -396,17 +401,35 @@ class Store:
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
         created, version, stored_buckets, rebuild = await self._eval_one("put_board", ks, args)
-        await self.redis.sadd(keys.REGISTRY, board)
-        calls = []
-        for region in regions:
-            fields = [version, config.mode.value, stored_buckets, config.top_events]
-            fields += [config.sign, int(region in config.regions)]
-            ks = [keys.meta(board, tag_of[region]), keys.zset(board, tag_of[region])]
-            calls.append(("region_meta", ks, fields))
-        await self._raising(calls)
-        if int(rebuild):
-            await self.resync(BoardRecord(config, int(version), int(stored_buckets), tags))
+        record = BoardRecord(config, int(version), int(stored_buckets), tags)
+        removed = [tag_of[r] for r in old_regions if r not in config.regions]
+        await self._spread(record, removed, bool(int(rebuild)))
         return bool(created), int(version)
+
+    async def _spread(self, record: BoardRecord, removed: Sequence[str], rebuild: bool) -> None:
+        """put_board.lua's second step: the registry, each region's copy of the config
+        (other slots; the tags of ``removed`` regions lose theirs), and the global mirror
+        when put_board.lua emptied it."""
+        config = record.config
+        await self.redis.sadd(keys.REGISTRY, config.board)
+        fields = [record.version, config.mode.value, record.buckets, config.top_events]
+        fields.append(config.sign)
+        calls = [
+            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1]) for r in config.regions
+        ]
+        calls += [
+            ("region_meta", [keys.meta(config.board, t), keys.zset(config.board, t)], [*fields, 0])
+            for t in removed
+        ]
+        await self._raising(calls)
+        if rebuild:
+            await self.resync(record)
+
+    @translated
+    async def repair(self, record: BoardRecord) -> None:
+        """Finishes a config change cut short after put_board.lua (Redis went away): until
+        every region holds the config's version, each script refuses the board as stale."""
+        await self._spread(record, (), rebuild=True)
 
     async def resync(self, record: BoardRecord) -> None:
         """Rebuilds the global mirror from every region's top N."""
