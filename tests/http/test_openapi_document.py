@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
+from leaderboard.http.routes import ROUTES as SERVED
+
 REPO = Path(__file__).parents[2]
 DOCUMENT = REPO / "leaderboard" / "http" / "openapi.json"
 SPEC = Path(__file__).parents[3] / "shared" / "spec" / "api-v1.md"
@@ -34,6 +36,15 @@ ROUTES = {
     ("GET", "/v1/boards/{board}/events"),
     ("GET", "/v1/boards/{board}/events/stream"),
     ("POST", "/v1/admin/cleanup"),
+}
+
+# Routes the v1.2 contract adds that later issues build (periods #19, lookups #20, the
+# board page #21): neither served nor documented yet. Each leaves this set when built.
+NOT_YET_BUILT = {
+    ("GET", "/boards/{board}"),
+    ("GET", "/v1/boards/{board}/periods"),
+    ("GET", "/v1/boards/{board}/players"),
+    ("POST", "/v1/boards/{board}/reset"),
 }
 
 TABLE_ROW = re.compile(r"^\|\s*`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)`\s*\|", re.MULTILINE)
@@ -130,7 +141,12 @@ def test_every_route_in_the_spec_tables_is_documented(doc: dict) -> None:
     assert not missing, sorted(missing)
     mentioned = {(m, p) for m, p in MENTION.findall(text)}
     missing = mentioned - operations(doc)
-    assert not missing, sorted(missing)
+    assert missing == NOT_YET_BUILT, sorted(missing ^ NOT_YET_BUILT)
+
+
+def test_routes_not_yet_built_are_not_served() -> None:
+    served = {(route.method, route.path) for route in SERVED}
+    assert not served & NOT_YET_BUILT, "document it and take it out of NOT_YET_BUILT"
 
 
 def test_every_operation_has_a_unique_id_and_a_description(doc: dict) -> None:
