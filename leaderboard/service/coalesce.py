@@ -66,9 +66,13 @@ class Coalescer:
             self._flushing.discard(board)
 
     async def _flush(self, board: str, pending: Pending) -> None:
+        """Sends the posts again after a refusal: without the refused post (out of range,
+        which costs no retry: each one leaves) or with a reloaded config (stale, which
+        does)."""
         todo = list(range(len(pending.updates)))
         record = await self.boards.record(board)
-        for _ in range(RETRIES + 1):
+        reloads = 0
+        while todo:
             gone = [i for i in todo if pending.updates[i].region not in record.config.regions]
             for i in gone:  # the region was removed since the post was checked
                 fail(pending.futures[i], UnknownRegion(f"{pending.updates[i].region!r} is gone"))
@@ -88,7 +92,7 @@ class Coalescer:
                 if isinstance(result, StaleBoard):
                     todo += idx
                 elif isinstance(result, ScoreOutOfRange):
-                    bad = idx[result.details[0]["index"]]
+                    bad = idx[result.index]
                     fail(pending.futures[bad], result)
                     todo += [i for i in idx if i != bad]
                 elif isinstance(result, Exception):
@@ -98,6 +102,8 @@ class Coalescer:
                         if not pending.futures[i].done():  # its request may have gone
                             pending.futures[i].set_result(written)
             if any(isinstance(r, StaleBoard) for r in results):
+                reloads += 1
+                if reloads > RETRIES:
+                    raise RedisUnavailable(f"board {board!r} kept changing during the write; retry")
                 record = await self.boards.refresh(record)
             todo.sort()
-        raise RedisUnavailable(f"board {board!r} kept changing during the write; retry")

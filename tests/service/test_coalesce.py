@@ -48,3 +48,18 @@ async def test_a_refused_post_does_not_fail_its_neighbours(service: Service) -> 
 async def test_posts_to_a_missing_board_fail_alone(service: Service) -> None:
     with pytest.raises(BoardNotFound):
         await service.scores.submit("nope", Update("a", "na", 1))
+
+
+async def test_posts_out_of_range_do_not_use_up_the_retries_of_the_others(
+    service: Service,
+) -> None:
+    """Five refused posts flushed with a good one: each refusal is answered on its own and
+    the good post is applied, however many refusals come before it."""
+    await service.boards.put(BoardConfig("or", REGIONS, mode=Mode.INCR))
+    await service.scores.submit("or", Update("x", "na", 2**53 - 2))
+    posts = [Update("x", "na", 5)] * 5 + [Update("y", "na", 1)]
+    answers = await asyncio.gather(
+        *(service.scores.submit("or", u) for u in posts), return_exceptions=True
+    )
+    assert all(isinstance(a, ScoreOutOfRange) for a in answers[:5])
+    assert answers[5]["score"] == 1
