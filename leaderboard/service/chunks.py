@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from leaderboard.domain import Update
 
 Item = tuple[str, int, str | None]
-Chunk = tuple[str, list[Item]]
 
 
 def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
@@ -40,10 +39,6 @@ def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
 
 def chunk_items(updates: Sequence[Update], indexes: Sequence[int]) -> list[Item]:
     return [(updates[i].player_id, updates[i].score, updates[i].name) for i in indexes]
-
-
-def plan_chunks(updates: Sequence[Update], size: int) -> list[Chunk]:
-    return [(region, chunk_items(updates, idx)) for region, idx in plan(updates, size)]
 
 
 def now_ms() -> int:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
-from leaderboard.domain import MAX_SCORE, Mode, Update
+from leaderboard.domain import Mode, Update, incr_overflow
 from leaderboard.errors import (
     InvalidRequest,
     RedisUnavailable,
@@ -15,7 +15,7 @@ from leaderboard.errors import (
     UnknownRegion,
 )
 from leaderboard.service.boards import Boards
-from leaderboard.service.chunks import now_ms, plan_chunks
+from leaderboard.service.chunks import chunk_items, now_ms, plan
 from leaderboard.service.coalesce import Coalescer
 from leaderboard.store import BoardRecord
 
@@ -36,15 +36,26 @@ def check_regions(record: BoardRecord, updates: Sequence[Update]) -> None:
 
 def check_incr_range(updates: Sequence[Update], current: dict[str, int]) -> None:
     """All-or-nothing for a multi-chunk incr batch: refuse it before any chunk runs."""
-    running = dict(current)
-    for i, u in enumerate(updates):
-        value = running.get(u.player_id, 0) + u.score
-        if abs(value) > MAX_SCORE:
-            raise ScoreOutOfRange(
-                f"item {i} would take {u.player_id!r} beyond ±(2^53-1); nothing was applied",
-                [{"index": i, "field": "score", "reason": "incr result out of range"}],
-            )
-        running[u.player_id] = value
+    bad = incr_overflow(((u.player_id, u.score) for u in updates), current)
+    if bad is not None:
+        raise ScoreOutOfRange.at(
+            bad,
+            f"item {bad} would take {updates[bad].player_id!r} beyond ±(2^53-1); "
+            "nothing was applied",
+        )
+
+
+def moved_meanwhile(refused: ScoreOutOfRange, index: int, applied: int, total: int) -> Exception:
+    """A chunk refused out of range after the batch's own check passed (another write moved
+    a score in between): the answer says what was applied, since other chunks were."""
+    if not applied:
+        return ScoreOutOfRange.at(index)
+    return ScoreOutOfRange.at(
+        index,
+        f"item {index} would leave the exact score range ±(2^53-1) after another write "
+        f"changed that score during this batch: {applied} of {total} items were applied "
+        "(the other regions' chunks and the earlier ones), none of the refused item's chunk",
+    )
 
 
 class Scores:
@@ -91,12 +102,14 @@ class Scores:
     async def submit_batch(self, board: str, updates: Sequence[Update]) -> int:
         """Chunks refused for a stale config are sent again after a reload, and only they:
         regions take a config change one by one, so other chunks may have been applied."""
-        chunks = plan_chunks(updates, self.chunk)
+        planned = plan(updates, self.chunk)
+        chunks = [(region, chunk_items(updates, idx)) for region, idx in planned]
         await asyncio.sleep(0)  # a read waiting on this worker goes first (see post_batch)
         pending = list(range(len(chunks)))
+        applied = 0
 
         async def write(record: BoardRecord) -> int:
-            nonlocal pending
+            nonlocal pending, applied
             check_regions(record, updates)
             async with self._turn():
                 if len(pending) == len(chunks) > 1 and record.config.mode is Mode.INCR:
@@ -109,16 +122,23 @@ class Scores:
                 results = await self.store.write(
                     record, [chunks[i] for i in pending], now_ms(), False
                 )
-            stale, left = None, []
+            stale, refused, left, got = None, None, [], 0
             for i, result in zip(pending, results, strict=True):
                 if isinstance(result, StaleBoard):
                     stale = result
                     left.append(i)
+                elif isinstance(result, ScoreOutOfRange):
+                    refused = refused or (i, result)
                 elif isinstance(result, Exception):
                     raise result
                 else:
-                    self.applied += int(result)
+                    got += int(result)
+            applied += got
+            self.applied += got
             pending = left
+            if refused is not None:
+                i, result = refused
+                raise moved_meanwhile(result, planned[i][1][result.index], applied, len(updates))
             if stale is not None:
                 raise stale
             return len(updates)

@@ -7,17 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from leaderboard.domain import BoardConfig, Update
-from leaderboard.errors import RedisUnavailable, UnknownRegion
+from leaderboard.domain import BoardConfig, Mode, Update
+from leaderboard.errors import RedisUnavailable, ScoreOutOfRange, UnknownRegion
 from leaderboard.service import Service
-from leaderboard.service.chunks import plan_chunks
+from leaderboard.service.chunks import plan
 from leaderboard.settings import Settings, SettingsError
 
 
 def test_chunks_group_by_region_in_order_and_respect_the_size() -> None:
     updates = [Update(f"p{i}", "na" if i % 2 else "eu", i) for i in range(7)]
-    chunks = plan_chunks(updates, 2)
-    assert [(r, [pid for pid, _, _ in items]) for r, items in chunks] == [
+    chunks = plan(updates, 2)
+    assert [(r, [updates[i].player_id for i in idx]) for r, idx in chunks] == [
         ("eu", ["p0", "p2"]),
         ("eu", ["p4", "p6"]),
         ("na", ["p1", "p3"]),
@@ -32,8 +32,8 @@ def test_a_player_in_two_regions_of_one_batch_keeps_its_order() -> None:
         Update("a", "eu", 3),
         Update("c", "na", 4),
     ]
-    chunks = plan_chunks(updates, 100)
-    assert [(r, [pid for pid, _, _ in items]) for r, items in chunks] == [
+    chunks = plan(updates, 100)
+    assert [(r, [updates[i].player_id for i in idx]) for r, idx in chunks] == [
         ("na", ["a"]),
         ("eu", ["b", "a"]),
         ("na", ["c"]),
@@ -126,3 +126,40 @@ async def test_a_batch_that_waits_too_long_for_its_turn_is_refused_whole(store, 
         service.scores.batches.release()
     assert (await service.boards.describe("default"))["players"]["global"] == 0
     assert await service.scores.submit_batch("default", [Update("p", "na", 1)]) == 1
+
+
+async def test_a_score_moved_during_a_multi_chunk_incr_batch_is_answered_truly(
+    store, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another write pushes a's score up right after the batch checked the range: the
+    chunk of a is refused, the others were applied, and the 409 says so, naming the
+    batch's own item index."""
+    service = Service.build(store, replace(settings, batch_chunk=2))
+    await service.boards.put(BoardConfig("inc", ("na", "eu"), mode=Mode.INCR))
+    await service.scores.submit("inc", Update("a", "na", 1))
+    other = Service.build(store, settings)
+    read_scores = store.scores_of
+
+    async def scores_then_a_concurrent_write(record, ids):
+        found = await read_scores(record, ids)
+        monkeypatch.undo()  # once, right after the batch's own check
+        await other.scores.submit("inc", Update("a", "na", 2**53 - 10))
+        return found
+
+    monkeypatch.setattr(store, "scores_of", scores_then_a_concurrent_write)
+    batch = [
+        Update("b", "na", 1),
+        Update("c", "na", 1),
+        Update("a", "na", 10),
+        Update("d", "eu", 1),
+    ]
+    with pytest.raises(ScoreOutOfRange) as refused:
+        await service.scores.submit_batch("inc", batch)
+    assert [d["index"] for d in refused.value.details] == [2]
+    assert "3 of 4 items were applied" in refused.value.message
+    assert await store.scores_of(await store.load_board("inc"), ["a", "b", "c", "d"]) == {
+        "a": 2**53 - 9,
+        "b": 1,
+        "c": 1,
+        "d": 1,
+    }
