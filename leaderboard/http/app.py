@@ -14,7 +14,7 @@ from leaderboard.errors import RedisUnavailable
 from leaderboard.http.errors import make_middleware
 from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
 from leaderboard.http.metrics import Metrics
-from leaderboard.http.routes import ROUTES
+from leaderboard.http.routes import ROUTES, UNBOUNDED
 from leaderboard.service import Service
 from leaderboard.settings import Settings
 from leaderboard.store import Store
@@ -68,7 +68,7 @@ async def _close_streams(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     metrics = Metrics()
-    app.middlewares.append(make_middleware(metrics.observe))
+    app.middlewares.append(make_middleware(metrics.observe, settings.redis_timeout, UNBOUNDED))
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[STREAMS] = weakref.WeakSet()

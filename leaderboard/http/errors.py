@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from leaderboard.errors import LeaderboardError
+from leaderboard.errors import LeaderboardError, RedisUnavailable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -41,12 +42,31 @@ def route_name(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def make_middleware(observe: Callable[[str, str, int, float], None]) -> Any:
+async def within(deadline: float, handler: Handler, request: web.Request) -> web.StreamResponse:
+    """The handler's answer, or a 503 once ``deadline`` has passed: a Redis that froze
+    would otherwise hold a request for one timeout per step it takes."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await handler(request)
+    except TimeoutError:
+        raise RedisUnavailable(
+            f"Redis did not answer within {deadline:g} s; retry (a write may have been applied)"
+        ) from None
+
+
+def make_middleware(
+    observe: Callable[[str, str, int, float], None], deadline: float, unbounded: frozenset[str]
+) -> Any:
+    """Errors as JSON, metrics, and a deadline for every route but the ``unbounded`` ones."""
+
     @web.middleware
     async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         try:
-            response = await handler(request)
+            if route_name(request) in unbounded:
+                response = await handler(request)
+            else:
+                response = await within(deadline, handler, request)
         except LeaderboardError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.details)
         except web.HTTPException as exc:

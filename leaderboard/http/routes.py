@@ -24,3 +24,6 @@ ROUTES = [
     web.get("/v1/boards/{board}/events/stream", events.stream),
     web.post("/v1/admin/cleanup", h.cleanup),
 ]
+
+# Routes that take as long as they need: a stream stays open, a cleanup walks whole boards.
+UNBOUNDED = frozenset({"/v1/boards/{board}/events/stream", "/v1/admin/cleanup"})

@@ -79,8 +79,24 @@ class Writes:
         # A mover renews its locks before it writes; a lock taken by a request that gave
         # up (or whose command ran late, after Redis froze) lapses soon after it.
         self.lock_ttl_ms = max(100, int(store.timeout * 2000))
+        self._running: set[asyncio.Future[list[Any]]] = set()
 
     async def write(
+        self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
+    ) -> list[Any]:
+        """Runs to its end even when the request that asked gives up: a move stopped
+        half-way would leave its players pulled until their next write."""
+        task = asyncio.ensure_future(self._write_all(record, chunks, now, ranks))
+        self._running.add(task)
+        task.add_done_callback(self._forget)
+        return await asyncio.shield(task)
+
+    def _forget(self, task: asyncio.Future[list[Any]]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("a write whose request had gone failed: %s", task.exception())
+
+    async def _write_all(
         self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
     ) -> list[Any]:
         snapshots = Snapshots()
