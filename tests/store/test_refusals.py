@@ -33,3 +33,14 @@ async def test_an_incr_refused_out_of_range_writes_no_event(
         await service.scores.submit("r", Update("p1", region, 2))
     assert await stream_lengths(store, "r") == before
     assert (await service.views.player("r", "p1"))["score"] == MAX_SCORE - 1
+
+
+async def test_an_incr_of_a_player_in_another_region_counts_from_its_score_there(
+    service: Service,
+) -> None:
+    """The fast path of eu does not hold p1: it must not judge the range from zero."""
+    await service.boards.put(BoardConfig("r", REGIONS, mode=Mode.INCR))
+    await service.scores.submit("r", Update("p1", "na", -MAX_SCORE + 4))
+    batch = [Update("p1", "eu", 4), Update("p1", "eu", MAX_SCORE - 1)]
+    assert await service.scores.submit_batch("r", batch) == 2
+    assert (await service.views.player("r", "p1"))["score"] == 7

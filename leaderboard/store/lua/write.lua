@@ -63,17 +63,19 @@ end
 
 -- found/brought: each player's score and carried state before the chunk, looked up
 -- once; the loop below keeps found up to date as it writes (false stands for none).
-local found, brought, seen, absent = {}, {}, {}, {}
+-- A player absent from here has a score elsewhere, so its range is checked once it came.
+local found, brought, seen, absent, away = {}, {}, {}, {}, {}
 for i = first, #ARGV, 3 do
   local pid = ARGV[i]
   if found[pid] == nil then
     local old, carried = stored(pid)
     if old == nil and not free and not locked[pid] then
       absent[#absent + 1] = pid
+      away[pid] = true
     end
     found[pid], brought[pid], seen[pid] = old or false, carried or false, old or false
   end
-  if mode == 'incr' then
+  if mode == 'incr' and not away[pid] then
     local new = combine(seen[pid] or nil, tonumber(ARGV[i + 1]))
     if new > LIMIT or new < -LIMIT then
       return redis.error_reply('RANGE ' .. ((i - first) / 3))
