@@ -304,9 +304,9 @@ class Writes:
         snapshots: Snapshots,
     ) -> Exception | None:
         """Steps 1 and 2: locks these players and pulls them out of every other region;
-        answers a failure of a pull. A player found in a zset wins over a record, and a record whose
-        move did arrive (its destination holds the same token) is stale: dropped, not
-        carried."""
+        answers a failure of a pull. A player found in a zset wins over a record, and a
+        record whose move did arrive (its destination holds the same token) is stale:
+        dropped, not carried."""
         await self.lock(record, move.token, list(targets))
         for pid in targets:
             move.carried[pid] = (None, "")
