@@ -295,3 +295,10 @@ async def test_incr_beyond_the_exact_range_is_409_and_applies_nothing(seeded, cl
     response = await seeded.post("/v1/boards/counts/scores/batch", json={"updates": batch})
     assert response.status == 409
     assert clean_redis.dump() == before
+
+
+async def test_a_405_names_the_allowed_methods(client) -> None:
+    response = await client.patch("/v1/boards/default")
+    assert response.status == 405
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(",")) == {"DELETE", "GET", "HEAD", "PUT"}
