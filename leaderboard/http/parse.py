@@ -31,8 +31,9 @@ INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 async def json_body(request: web.Request, optional: bool = False) -> Any:
+    """An optional body that is absent reads as `{}`; a body of `null` is still `null`."""
     if optional and not request.body_exists:
-        return None
+        return {}
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
     raw = await request.read()
@@ -210,8 +211,7 @@ def scope(request: web.Request) -> str:
 
 
 def cleanup_request(body: Any) -> tuple[str | None, int | None]:
-    """`{"board"?, "older_than_seconds"?}`; an empty body is `{}`."""
-    body = _object({} if body is None else body, "the cleanup request")
+    body = _object(body, "the cleanup request")
     problems: list[Problem] = []
     board = body.get("board")
     if board is not None and not (isinstance(board, str) and BOARD_ID.fullmatch(board)):
