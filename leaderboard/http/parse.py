@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -167,7 +167,22 @@ def score_update(body: Any) -> Update:
     return _update(body)
 
 
-async def batch(body: Any, step: int = 200) -> list[Update]:
+class Batch(NamedTuple):
+    """A batch checked for all but its regions, which only the board knows: ``updates`` when
+    no item is malformed, else ``problems`` and each item's region name (None when it has
+    none), so that the service can name every bad item in one answer."""
+
+    updates: list[Update]
+    problems: list[Problem]
+    regions: list[str | None]
+
+
+def _region(item: Any) -> str | None:
+    region = item.get("region") if isinstance(item, dict) else None
+    return region if isinstance(region, str) else None
+
+
+async def batch(body: Any, step: int = 200) -> Batch:
     """Checks every item before any is used, and yields to the loop every ``step`` items:
     a read that arrives on this worker meanwhile waits for one step, not the whole body."""
     body = _object(body, "a batch")
@@ -188,10 +203,8 @@ async def batch(body: Any, step: int = 200) -> list[Update]:
             elif not problems:
                 updates.append(_update(items[i]))
     if problems:
-        raise InvalidRequest(
-            f"{len({p['index'] for p in problems})} bad items; nothing applied", problems
-        )
-    return updates
+        return Batch([], problems, [_region(item) for item in items])
+    return Batch(updates, [], [])
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

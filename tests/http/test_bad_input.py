@@ -302,3 +302,28 @@ async def test_a_405_names_the_allowed_methods(client) -> None:
     assert response.status == 405
     assert (await response.json())["error"]["code"] == "method_not_allowed"
     assert set(response.headers["Allow"].split(",")) == {"DELETE", "GET", "HEAD", "PUT"}
+
+
+async def test_a_batch_names_unknown_regions_and_malformed_items_together(
+    seeded, clean_redis
+) -> None:
+    updates = [
+        ok_update,
+        {**ok_update, "region": "mars"},
+        {**ok_update, "score": 0.5},
+        {**ok_update, "region": "global", "player_id": "a b"},
+        {**ok_update, "region": 7},
+    ]
+    before = clean_redis.dump()
+    response = await seeded.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_request"
+    assert {(d["index"], d["field"]) for d in error["details"]} == {
+        (1, "region"),
+        (2, "score"),
+        (3, "player_id"),
+        (3, "region"),
+        (4, "region"),
+    }
+    assert clean_redis.dump() == before
