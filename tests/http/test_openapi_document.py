@@ -233,3 +233,13 @@ def test_media_types(doc: dict) -> None:
     assert {"200", "201"} <= set(put)
     assert "204" in paths["/v1/boards/{board}"]["delete"]["responses"]
     assert "204" in paths["/v1/boards/{board}/players/{player_id}"]["delete"]["responses"]
+
+
+def test_a_region_or_scope_in_a_request_is_any_string(doc: dict) -> None:
+    """Any string that is not one of the board's regions is 400 `unknown_region`, whatever its
+    form: a pattern on the request would promise a different answer for some of them."""
+    region = deref(doc, doc["components"]["schemas"]["ScoreUpdate"]["properties"]["region"])
+    scope = deref(doc, deref(doc, doc["components"]["parameters"]["Scope"])["schema"])
+    for schema in (region, scope):
+        assert schema["type"] == "string"
+        assert not {"pattern", "minLength", "maxLength", "not", "enum"} & set(schema)
