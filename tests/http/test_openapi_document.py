@@ -243,3 +243,18 @@ def test_a_region_or_scope_in_a_request_is_any_string(doc: dict) -> None:
     for schema in (region, scope):
         assert schema["type"] == "string"
         assert not {"pattern", "minLength", "maxLength", "not", "enum"} & set(schema)
+
+
+def test_after_and_last_event_id_share_the_stream_id_rule(doc: dict) -> None:
+    """The service takes the same ids for both: `<ms>` or `<ms>-<seq>`, each part an
+    integer of at most 20 digits and at most 2^64 - 1."""
+    after = deref(doc, doc["components"]["parameters"]["After"])["schema"]
+    stream = doc["paths"]["/v1/boards/{board}/events/stream"]["get"]
+    last = next(
+        deref(doc, p) for p in stream["parameters"] if deref(doc, p)["name"] == "Last-Event-ID"
+    )["schema"]
+    assert after["default"] == "0"
+    rule = deref(doc, after["allOf"][0])
+    assert deref(doc, last) == rule
+    assert rule["pattern"] == "^[0-9]{1,20}(-[0-9]{1,20})?$"
+    assert str(2**64 - 1) in rule["description"]
