@@ -18,6 +18,8 @@ MAX_BATCH = 10_000
 MAX_NAME = 64
 MAX_WINDOW = 10_000  # offset + limit of a top page
 MAX_RADIUS = 100
+MAX_STREAM_PART = 2**64 - 1  # each part of a stream id, <ms>-<seq>
+LAST_STREAM_ID = f"{MAX_STREAM_PART}-{MAX_STREAM_PART}"
 
 
 def incr_overflow(items: Iterable[tuple[str, int]], current: Mapping[str, int]) -> int | None:

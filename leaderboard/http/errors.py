@@ -81,6 +81,8 @@ def make_middleware(
             elif exc.status == 404:
                 message = f"no route for {request.path}"
             response = error_response(exc.status, code, message)
+            if isinstance(exc, web.HTTPMethodNotAllowed):
+                response.headers["Allow"] = exc.headers["Allow"]
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.path)
             response = error_response(500, "internal_error", "unexpected server error")

@@ -9,21 +9,21 @@ import time
 import orjson
 from aiohttp import web
 
+from leaderboard.domain import MAX_STREAM_PART
 from leaderboard.errors import InvalidRequest, RedisUnavailable
 from leaderboard.http import parse
 from leaderboard.http.errors import json_response
 from leaderboard.http.keys import SERVICE, SETTINGS, STREAMS
 
 STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
-MAX_PART = 2**64 - 1
 
 
 def _stream_id(value: str, field: str) -> str:
     match = STREAM_ID.fullmatch(value)
-    if not match or any(int(part) > MAX_PART for part in match.groups() if part):
+    if not match or any(int(part) > MAX_STREAM_PART for part in match.groups() if part):
         raise InvalidRequest(
             f"{field} must be a stream id such as 0 or 1700000000000-0",
-            [{"field": field, "reason": "must look like <ms>-<seq> or <ms>"}],
+            [{"field": field, "reason": f"must be <ms>-<seq> or <ms>, each <= {MAX_STREAM_PART}"}],
         )
     return value
 

@@ -50,9 +50,12 @@ async def post_batch(request: web.Request) -> web.Response:
     waiting on this worker are not held for the whole of it."""
     board = parse.board_id(request)
     body = await parse.json_body(request)
-    updates = await parse.batch(body)
+    batch = await parse.batch(body)
+    scores = _service(request).scores
+    if batch.problems:
+        raise await scores.refusal(board, batch.problems, batch.regions)
     await asyncio.sleep(0)
-    return json_response({"accepted": await _service(request).scores.submit_batch(board, updates)})
+    return json_response({"accepted": await scores.submit_batch(board, batch.updates)})
 
 
 async def top(request: web.Request) -> web.Response:

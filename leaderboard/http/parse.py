@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from aiohttp import web
@@ -31,8 +31,9 @@ INTEGER = re.compile(r"-?[0-9]{1,18}")
 
 
 async def json_body(request: web.Request, optional: bool = False) -> Any:
+    """An optional body that is absent reads as `{}`; a body of `null` is still `null`."""
     if optional and not request.body_exists:
-        return None
+        return {}
     if request.content_type != "application/json":
         raise UnsupportedMediaType()
     raw = await request.read()
@@ -140,9 +141,8 @@ def _update_problems(item: Any) -> list[Problem]:
     pid = item.get("player_id")
     if not isinstance(pid, str) or not PLAYER_ID.fullmatch(pid):
         problems.append({"field": "player_id", "reason": "must be 1-64 chars of [A-Za-z0-9_.:@-]"})
-    region = item.get("region")
-    if not isinstance(region, str) or not REGION_NAME.fullmatch(region):
-        problems.append({"field": "region", "reason": "must be a region name of the board"})
+    if not isinstance(item.get("region"), str):
+        problems.append({"field": "region", "reason": "must be a string naming a board's region"})
     if not is_score(item.get("score")):
         problems.append(
             {"field": "score", "reason": "must be a JSON integer with |score| <= 2^53 - 1"}
@@ -166,7 +166,22 @@ def score_update(body: Any) -> Update:
     return _update(body)
 
 
-async def batch(body: Any, step: int = 200) -> list[Update]:
+class Batch(NamedTuple):
+    """A batch checked for all but its regions, which only the board knows: ``updates`` when
+    no item is malformed, else ``problems`` and each item's region name (None when it has
+    none), so that the service can name every bad item in one answer."""
+
+    updates: list[Update]
+    problems: list[Problem]
+    regions: list[str | None]
+
+
+def _region(item: Any) -> str | None:
+    region = item.get("region") if isinstance(item, dict) else None
+    return region if isinstance(region, str) else None
+
+
+async def batch(body: Any, step: int = 200) -> Batch:
     """Checks every item before any is used, and yields to the loop every ``step`` items:
     a read that arrives on this worker meanwhile waits for one step, not the whole body."""
     body = _object(body, "a batch")
@@ -187,10 +202,8 @@ async def batch(body: Any, step: int = 200) -> list[Update]:
             elif not problems:
                 updates.append(_update(items[i]))
     if problems:
-        raise InvalidRequest(
-            f"{len({p['index'] for p in problems})} bad items; nothing applied", problems
-        )
-    return updates
+        return Batch([], problems, [_region(item) for item in items])
+    return Batch(updates, [], [])
 
 
 def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -210,8 +223,7 @@ def scope(request: web.Request) -> str:
 
 
 def cleanup_request(body: Any) -> tuple[str | None, int | None]:
-    """`{"board"?, "older_than_seconds"?}`; an empty body is `{}`."""
-    body = _object({} if body is None else body, "the cleanup request")
+    body = _object(body, "the cleanup request")
     problems: list[Problem] = []
     board = body.get("board")
     if board is not None and not (isinstance(board, str) and BOARD_ID.fullmatch(board)):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
 
 from leaderboard.domain import Mode, Update, incr_overflow
 from leaderboard.errors import (
+    BoardNotFound,
     InvalidRequest,
     RedisUnavailable,
     ScoreOutOfRange,
@@ -19,14 +21,22 @@ from leaderboard.service.chunks import chunk_items, now_ms, plan
 from leaderboard.service.coalesce import Coalescer
 from leaderboard.store import BoardRecord
 
+Problem = dict[str, Any]
+
+
+def _unknown_regions(
+    record: BoardRecord, regions: Iterable[tuple[int, str | None]]
+) -> list[Problem]:
+    known = set(record.config.regions)
+    return [
+        {"index": i, "field": "region", "reason": f"{region!r} is not a region of this board"}
+        for i, region in regions
+        if region is not None and region not in known
+    ]
+
 
 def check_regions(record: BoardRecord, updates: Sequence[Update]) -> None:
-    known = set(record.config.regions)
-    bad = [
-        {"index": i, "field": "region", "reason": f"{u.region!r} is not a region of this board"}
-        for i, u in enumerate(updates)
-        if u.region not in known
-    ]
+    bad = _unknown_regions(record, enumerate(u.region for u in updates))
     if bad:
         raise UnknownRegion(
             f"unknown region; this board's regions are {', '.join(record.config.regions)}",
@@ -84,6 +94,21 @@ class Scores:
             "rank": better + 1,
             "updated": updated,
         }
+
+    async def refusal(
+        self, board: str, problems: list[Problem], regions: Sequence[str | None]
+    ) -> InvalidRequest:
+        """The 400 of a batch with malformed items names its items with an unknown region
+        too, read fresh so that a region added a moment ago is known. An unknown board
+        leaves the malformed items: bad input is a 400 whichever board it was sent to."""
+        try:
+            record = await self.boards.record(board, fresh=True)
+        except BoardNotFound:
+            bad = problems
+        else:
+            bad = problems + _unknown_regions(record, enumerate(regions))
+            bad.sort(key=lambda problem: problem["index"])
+        return InvalidRequest(f"{len({p['index'] for p in bad})} bad items; nothing applied", bad)
 
     @contextlib.asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:

@@ -26,7 +26,15 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order, RegionSlice, Standing
+from leaderboard.domain import (
+    GLOBAL,
+    LAST_STREAM_ID,
+    BoardConfig,
+    Mode,
+    Order,
+    RegionSlice,
+    Standing,
+)
 from leaderboard.errors import (
     BoardNotEmpty,
     KeptMoving,
@@ -843,7 +851,10 @@ class Store:
     async def events(
         self, record: BoardRecord, scope: str, after: str, limit: int
     ) -> list[tuple[str, dict[str, str]]]:
-        """Events of a scope after a stream id, oldest first."""
+        """Events of a scope after a stream id, oldest first. None can follow the last
+        possible id, and Redis refuses it as an exclusive start."""
+        if after == LAST_STREAM_ID:
+            return []
         start = "-" if after in ("0", "0-0") else f"({after}"
         return await self.redis.xrange(record.stream(scope), start, "+", count=limit)
 

@@ -107,6 +107,23 @@ CASES = [
         400,
         "unknown_region",
     ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "region": "NA"},
+        None,
+        400,
+        "unknown_region",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores",
+        {**ok_update, "region": ""},
+        None,
+        400,
+        "unknown_region",
+    ),
+    ("POST", "/v1/boards/default/scores", {**ok_update, "region": 5}, None, 400, "invalid_request"),
     ("POST", "/v1/boards/nope/scores", ok_update, None, 404, "board_not_found"),
     ("POST", "/v1/boards/-bad/scores", ok_update, None, 404, "board_not_found"),
     ("POST", "/v1/boards/default/scores/batch", {"updates": []}, None, 400, "invalid_request"),
@@ -130,6 +147,14 @@ CASES = [
         "POST",
         "/v1/boards/default/scores/batch",
         {"updates": [ok_update, {**ok_update, "region": "mars"}]},
+        None,
+        400,
+        "unknown_region",
+    ),
+    (
+        "POST",
+        "/v1/boards/default/scores/batch",
+        {"updates": [ok_update, {**ok_update, "region": "EU"}]},
         None,
         400,
         "unknown_region",
@@ -192,6 +217,8 @@ CASES = [
     ("GET", "/v1/boards/default/top?offset=-1", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?offset=9950&limit=100", None, None, 400, "invalid_request"),
     ("GET", "/v1/boards/default/top?scope=mars", None, None, 400, "unknown_region"),
+    ("GET", "/v1/boards/default/top?scope=NA", None, None, 400, "unknown_region"),
+    ("GET", "/v1/boards/default/players/p0/around?scope=Eu", None, None, 400, "unknown_region"),
     ("GET", "/v1/boards/nope/top", None, None, 404, "board_not_found"),
     ("GET", "/v1/boards/default/players/ghost", None, None, 404, "player_not_found"),
     ("GET", "/v1/boards/default/players/" + "x" * 65, None, None, 404, "player_not_found"),
@@ -295,3 +322,44 @@ async def test_incr_beyond_the_exact_range_is_409_and_applies_nothing(seeded, cl
     response = await seeded.post("/v1/boards/counts/scores/batch", json={"updates": batch})
     assert response.status == 409
     assert clean_redis.dump() == before
+
+
+async def test_a_405_names_the_allowed_methods(client) -> None:
+    response = await client.patch("/v1/boards/default")
+    assert response.status == 405
+    assert (await response.json())["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["Allow"].split(",")) == {"DELETE", "GET", "HEAD", "PUT"}
+
+
+async def test_a_batch_names_unknown_regions_and_malformed_items_together(
+    seeded, clean_redis
+) -> None:
+    updates = [
+        ok_update,
+        {**ok_update, "region": "mars"},
+        {**ok_update, "score": 0.5},
+        {**ok_update, "region": "global", "player_id": "a b"},
+        {**ok_update, "region": 7},
+    ]
+    before = clean_redis.dump()
+    response = await seeded.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "invalid_request"
+    assert {(d["index"], d["field"]) for d in error["details"]} == {
+        (1, "region"),
+        (2, "score"),
+        (3, "player_id"),
+        (3, "region"),
+        (4, "region"),
+    }
+    assert clean_redis.dump() == before
+
+
+async def test_a_batch_whose_only_faults_are_regions_is_unknown_region(seeded) -> None:
+    updates = [{**ok_update, "region": "mars"}, ok_update, {**ok_update, "region": "NA"}]
+    response = await seeded.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert response.status == 400
+    error = (await response.json())["error"]
+    assert error["code"] == "unknown_region"
+    assert [(d["index"], d["field"]) for d in error["details"]] == [(0, "region"), (2, "region")]

@@ -55,3 +55,15 @@ async def test_cleanup_bad_input(client, body, status, code) -> None:
 async def test_cleanup_malformed_json(client) -> None:
     got, answer = await call(client, raw=b"{")
     assert (got, answer["error"]["code"]) == (400, "invalid_json")
+
+
+async def test_cleanup_with_a_null_body_is_400_and_removes_nothing(client, clean_redis) -> None:
+    """Only an absent body stands for `{}`; `null` is a body that is not an object."""
+    service = client.app[SERVICE]
+    record = await service.boards.record("default")
+    old = int(time.time() * 1000) - 100 * 86_400_000
+    await service.store.write(record, [("na", [("old", 1, None)])], old, False)
+    before = clean_redis.dump()
+    got, answer = await call(client, raw=b"null")
+    assert (got, answer["error"]["code"]) == (400, "invalid_request")
+    assert clean_redis.dump() == before

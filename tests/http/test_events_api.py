@@ -53,6 +53,8 @@ async def test_events_page_in_order_and_after_an_id(client) -> None:
         ("after=99999999999999999999", 400, "invalid_request"),
         ("after=18446744073709551615-18446744073709551616", 400, "invalid_request"),
         ("after=%D9%A3", 400, "invalid_request"),
+        ("after=1-2-3", 400, "invalid_request"),
+        ("after=-1", 400, "invalid_request"),
         ("limit=0", 400, "invalid_request"),
         ("limit=1001", 400, "invalid_request"),
     ],
@@ -108,3 +110,46 @@ async def test_event_stream_heartbeat(aiohttp_client, settings) -> None:
 async def test_event_stream_of_unknown_scope_is_400(client) -> None:
     status, body = await get(client, "/v1/boards/default/events/stream?scope=mars")
     assert (status, body["error"]["code"]) == (400, "unknown_region")
+
+
+LAST_ID = f"{2**64 - 1}-{2**64 - 1}"
+
+
+async def test_events_page_after_the_last_possible_id_is_empty(client) -> None:
+    await post(client, "a", 10)
+    status, page = await get(client, f"/v1/boards/default/events?after={LAST_ID}")
+    assert (status, page) == (200, {"events": [], "last_id": LAST_ID})
+
+
+async def test_events_page_after_a_bare_millisecond_id(client) -> None:
+    await post(client, "a", 10)
+    _, page = await get(client, "/v1/boards/default/events")
+    ms = page["events"][0]["id"].split("-")[0]
+    status, before = await get(client, f"/v1/boards/default/events?after={int(ms) - 1}")
+    assert (status, [e["player_id"] for e in before["events"]]) == (200, ["a"])
+
+
+async def test_event_stream_resumed_after_the_last_possible_id_stays_open(
+    aiohttp_client, settings
+) -> None:
+    from dataclasses import replace
+
+    client = await aiohttp_client(create_app(replace(settings, sse_heartbeat=0.2)))
+    response = await client.get(
+        "/v1/boards/default/events/stream", headers={"Last-Event-ID": LAST_ID}
+    )
+    assert response.status == 200
+    line = await asyncio.wait_for(response.content.readline(), 10)
+    assert line == b": heartbeat\n"
+    response.close()
+
+
+@pytest.mark.parametrize("last", ["abc", "1-2-3", "-1", "99999999999999999999", f"1-{2**64}"])
+async def test_event_stream_with_a_bad_last_event_id_is_400_before_the_stream(
+    client, last: str
+) -> None:
+    response = await client.get("/v1/boards/default/events/stream", headers={"Last-Event-ID": last})
+    assert response.status == 400
+    body = await response.json()
+    check_answer("GET", "/v1/boards/default/events/stream", 400, body)
+    assert body["error"]["code"] == "invalid_request"

@@ -249,3 +249,28 @@ def test_media_types(doc: dict) -> None:
     assert {"200", "201"} <= set(put)
     assert "204" in paths["/v1/boards/{board}"]["delete"]["responses"]
     assert "204" in paths["/v1/boards/{board}/players/{player_id}"]["delete"]["responses"]
+
+
+def test_a_region_or_scope_in_a_request_is_any_string(doc: dict) -> None:
+    """Any string that is not one of the board's regions is 400 `unknown_region`, whatever its
+    form: a pattern on the request would promise a different answer for some of them."""
+    region = deref(doc, doc["components"]["schemas"]["ScoreUpdate"]["properties"]["region"])
+    scope = deref(doc, deref(doc, doc["components"]["parameters"]["Scope"])["schema"])
+    for schema in (region, scope):
+        assert schema["type"] == "string"
+        assert not {"pattern", "minLength", "maxLength", "not", "enum"} & set(schema)
+
+
+def test_after_and_last_event_id_share_the_stream_id_rule(doc: dict) -> None:
+    """The service takes the same ids for both: `<ms>` or `<ms>-<seq>`, each part an
+    integer of at most 20 digits and at most 2^64 - 1."""
+    after = deref(doc, doc["components"]["parameters"]["After"])["schema"]
+    stream = doc["paths"]["/v1/boards/{board}/events/stream"]["get"]
+    last = next(
+        deref(doc, p) for p in stream["parameters"] if deref(doc, p)["name"] == "Last-Event-ID"
+    )["schema"]
+    assert after["default"] == "0"
+    rule = deref(doc, after["allOf"][0])
+    assert deref(doc, last) == rule
+    assert rule["pattern"] == "^[0-9]{1,20}(-[0-9]{1,20})?$"
+    assert str(2**64 - 1) in rule["description"]
