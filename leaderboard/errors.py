@@ -1,7 +1,5 @@
-"""Errors of the contract (code, status) and the store's internal signals.
-
-Every layer raises these; the HTTP layer turns the public ones into JSON error bodies.
-"""
+"""What can go wrong, as plain domain errors: every layer raises these, and the HTTP layer
+alone gives each its status, code and body (http/errors.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +7,7 @@ from typing import Any
 
 
 class LeaderboardError(Exception):
-    status = 400
-    code = "invalid_request"
+    """A failure with a message for the client; ``details`` lists the bad input it names."""
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)
@@ -23,56 +20,48 @@ class InvalidRequest(LeaderboardError):
 
 
 class InvalidJson(LeaderboardError):
-    code = "invalid_json"
+    pass
 
 
 class UnknownRegion(LeaderboardError):
-    code = "unknown_region"
+    pass
 
 
 class BoardNotFound(LeaderboardError):
-    status = 404
-    code = "board_not_found"
+    pass
 
 
 class PlayerNotFound(LeaderboardError):
-    status = 404
-    code = "player_not_found"
+    pass
 
 
 class RegionInUse(LeaderboardError):
-    status = 409
-    code = "region_in_use"
+    def __init__(self, region: str) -> None:
+        super().__init__(
+            f"region {region!r} still holds players; delete them before removing the region"
+        )
+        self.region = region
 
 
 class BoardNotEmpty(LeaderboardError):
-    status = 409
-    code = "board_not_empty"
+    pass
 
 
 class ScoreOutOfRange(LeaderboardError):
-    status = 409
-    code = "score_out_of_range"
+    """An incr would leave the exact range; ``index`` is the refused item of the request
+    (of the chunk, where the store raises it)."""
 
-    @classmethod
-    def at(
-        cls,
+    def __init__(
+        self,
         index: int,
         message: str = "an incr would leave the exact score range ±(2^53-1); nothing was applied",
-    ) -> ScoreOutOfRange:
-        """Refuses the item at ``index`` of the request (or of the chunk, in the store)."""
-        return cls(
-            message, [{"index": index, "field": "score", "reason": "incr result out of range"}]
-        )
-
-    @property
-    def index(self) -> int:
-        return self.details[0]["index"]
+    ) -> None:
+        super().__init__(message)
+        self.index = index
 
 
 class RedisUnavailable(LeaderboardError):
-    status = 503
-    code = "redis_unavailable"
+    pass
 
 
 class KeptMoving(RedisUnavailable):
@@ -83,6 +72,6 @@ class KeptMoving(RedisUnavailable):
         super().__init__("players kept moving between regions during the read; retry")
 
 
-class StaleBoard(Exception):
+class StaleBoard(LeaderboardError):
     """The board's configuration changed (or the board, or a region, is gone) after this
-    process read it: reload it and retry."""
+    process read it: reload it and retry. One that escapes every retry is a 503."""

@@ -11,10 +11,42 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from leaderboard.errors import LeaderboardError, RedisUnavailable
+from leaderboard.errors import (
+    BoardNotEmpty,
+    BoardNotFound,
+    InvalidJson,
+    LeaderboardError,
+    PlayerNotFound,
+    RedisUnavailable,
+    RegionInUse,
+    ScoreOutOfRange,
+    StaleBoard,
+    UnknownRegion,
+)
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class UnsupportedMediaType(LeaderboardError):
+    def __init__(self) -> None:
+        super().__init__("send the body as JSON with Content-Type: application/json")
+
+
+# Status and code of each domain error; a class not listed answers as its nearest parent.
+ERRORS: dict[type[LeaderboardError], tuple[int, str]] = {
+    LeaderboardError: (400, "invalid_request"),
+    InvalidJson: (400, "invalid_json"),
+    UnsupportedMediaType: (415, "unsupported_media_type"),
+    UnknownRegion: (400, "unknown_region"),
+    BoardNotFound: (404, "board_not_found"),
+    PlayerNotFound: (404, "player_not_found"),
+    RegionInUse: (409, "region_in_use"),
+    BoardNotEmpty: (409, "board_not_empty"),
+    ScoreOutOfRange: (409, "score_out_of_range"),
+    RedisUnavailable: (503, "redis_unavailable"),
+    StaleBoard: (503, "redis_unavailable"),
+}
 
 HTTP_CODES = {
     400: "invalid_request",
@@ -35,6 +67,16 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     if details is not None:
         error["details"] = details
     return json_response({"error": error}, status)
+
+
+def error_for(exc: LeaderboardError) -> web.Response:
+    status, code = next(ERRORS[c] for c in type(exc).__mro__ if c in ERRORS)
+    details = exc.details
+    if isinstance(exc, ScoreOutOfRange):
+        details = [{"index": exc.index, "field": "score", "reason": "incr result out of range"}]
+    elif isinstance(exc, RegionInUse):
+        details = {"region": exc.region}
+    return error_response(status, code, exc.message, details)
 
 
 def route_name(request: web.Request) -> str:
@@ -68,7 +110,7 @@ def make_middleware(
             else:
                 response = await within(deadline, handler, request)
         except LeaderboardError as exc:
-            response = error_response(exc.status, exc.code, exc.message, exc.details)
+            response = error_for(exc)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

@@ -10,7 +10,7 @@ from aiohttp import web
 from leaderboard.domain import MAX_RADIUS, MAX_WINDOW
 from leaderboard.errors import InvalidRequest, LeaderboardError
 from leaderboard.http import parse
-from leaderboard.http.errors import error_response, json_response
+from leaderboard.http.errors import error_for, json_response
 from leaderboard.http.keys import METRICS, SERVICE
 from leaderboard.service import Service
 
@@ -103,7 +103,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         await _service(request).store.ping()
     except LeaderboardError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_for(exc)
     return json_response({"status": "ok"})
 
 

@@ -25,6 +25,7 @@ from leaderboard.domain import (
     is_score,
 )
 from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, PlayerNotFound
+from leaderboard.http.errors import UnsupportedMediaType
 
 Problem = dict[str, Any]
 INTEGER = re.compile(r"-?[0-9]{1,18}")
@@ -41,14 +42,6 @@ async def json_body(request: web.Request, optional: bool = False) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJson(f"the body is not valid JSON: {exc}") from None
-
-
-class UnsupportedMediaType(InvalidRequest):
-    status = 415
-    code = "unsupported_media_type"
-
-    def __init__(self) -> None:
-        super().__init__("send the body as JSON with Content-Type: application/json")
 
 
 def board_id(request: web.Request) -> str:

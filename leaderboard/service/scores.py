@@ -48,7 +48,7 @@ def check_incr_range(updates: Sequence[Update], current: dict[str, int]) -> None
     """All-or-nothing for a multi-chunk incr batch: refuse it before any chunk runs."""
     bad = incr_overflow(((u.player_id, u.score) for u in updates), current)
     if bad is not None:
-        raise ScoreOutOfRange.at(
+        raise ScoreOutOfRange(
             bad,
             f"item {bad} would take {updates[bad].player_id!r} beyond ±(2^53-1); "
             "nothing was applied",
@@ -59,8 +59,8 @@ def moved_meanwhile(refused: ScoreOutOfRange, index: int, applied: int, total: i
     """A chunk refused out of range after the batch's own check passed (another write moved
     a score in between): the answer says what was applied, since other chunks were."""
     if not applied:
-        return ScoreOutOfRange.at(index)
-    return ScoreOutOfRange.at(
+        return ScoreOutOfRange(index)
+    return ScoreOutOfRange(
         index,
         f"item {index} would leave the exact score range ±(2^53-1) after another write "
         f"changed that score during this batch: {applied} of {total} items were applied "

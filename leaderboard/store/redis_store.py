@@ -119,12 +119,9 @@ def script_error(exc: ResponseError) -> Exception:
     if word in REFUSALS:
         return RedisUnavailable(f"Redis cannot serve this now ({text}); retry in a moment")
     if word == "RANGE":
-        return ScoreOutOfRange.at(int(rest))
+        return ScoreOutOfRange(int(rest))
     if word == "REGION_IN_USE":
-        return RegionInUse(
-            f"region {rest!r} still holds players; delete them before removing the region",
-            {"region": rest},
-        )
+        return RegionInUse(rest)
     if word == "NOT_EMPTY":
         return BoardNotEmpty("order and mode cannot change while the board holds players")
     return exc

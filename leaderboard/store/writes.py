@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 
 from leaderboard.domain import Mode, incr_overflow
-from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange, StaleBoard
+from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange
 from leaderboard.store import keys
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ Item = tuple[str, int, str | None]
 Chunk = tuple[str, Sequence[Item]]
 LOCKED_ATTEMPTS = 3
 # What a failed step of a write may raise: Redis not answering or refusing, a stale board.
-FAILURES = (RedisError, OSError, TimeoutError, LeaderboardError, StaleBoard)
+FAILURES = (RedisError, OSError, TimeoutError, LeaderboardError)
 
 
 @dataclass
@@ -292,7 +292,7 @@ class Writes:
                 for pid, delta in deltas:
                     running[pid] = running.get(pid, 0) + delta
             else:
-                results[i] = ScoreOutOfRange.at(bad)
+                results[i] = ScoreOutOfRange(bad)
         return kept
 
     async def _take(
