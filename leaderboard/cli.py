@@ -90,7 +90,7 @@ async def _settle_heap(app: web.Application) -> None:
     """Once the worker has started, what it made so far lives as long as it does: the
     collector stops walking that (gc.freeze) and runs less often, since most of what a
     request makes dies by reference counting, and every collection pauses the whole
-    worker, reads included (full collections took 40-57 ms under the mixed benchmark)."""
+    worker, reads included (loadtests/README.md has the pauses measured)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 100)

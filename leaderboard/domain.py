@@ -15,11 +15,20 @@ PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 GLOBAL = "global"
 MAX_REGIONS = 64
 MAX_BATCH = 10_000
+MAX_BODY = 8 * 1024 * 1024  # bytes of a request body
+MAX_PAGE = 1000  # entries of a top page or an events page, and the most top_events
 MAX_NAME = 64
 MAX_WINDOW = 10_000  # offset + limit of a top page
 MAX_RADIUS = 100
 MAX_STREAM_PART = 2**64 - 1  # each part of a stream id, <ms>-<seq>
 LAST_STREAM_ID = f"{MAX_STREAM_PART}-{MAX_STREAM_PART}"
+
+
+def crossing(placed: Iterable[tuple[str, str]]) -> bool:
+    """Whether one player of these (player, region) pairs is written in two regions: its
+    updates must then be applied in list order, not grouped by region."""
+    home: dict[str, str] = {}
+    return any(home.setdefault(player_id, region) != region for player_id, region in placed)
 
 
 def incr_overflow(items: Iterable[tuple[str, int]], current: Mapping[str, int]) -> int | None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from leaderboard.domain import MAX_BODY
 from leaderboard.errors import RedisUnavailable
 from leaderboard.http.errors import make_middleware
 from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
@@ -20,7 +21,6 @@ from leaderboard.settings import Settings
 from leaderboard.store import Store
 
 log = logging.getLogger(__name__)
-MAX_BODY = 8 * 1024 * 1024
 
 
 async def _default_board(service: Service, settings: Settings) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from leaderboard.domain import MAX_BODY
 from leaderboard.errors import (
     BoardNotEmpty,
     BoardNotFound,
@@ -117,7 +118,7 @@ def make_middleware(
             code = HTTP_CODES.get(exc.status, "http_error")
             message = exc.reason
             if exc.status == 413:
-                message = "the body is larger than 8 MiB; send smaller batches"
+                message = f"the body is larger than {MAX_BODY // 2**20} MiB; send smaller batches"
             elif exc.status == 405:
                 message = f"{request.method} is not allowed on {request.path}"
             elif exc.status == 404:

@@ -9,7 +9,7 @@ import time
 import orjson
 from aiohttp import web
 
-from leaderboard.domain import MAX_STREAM_PART
+from leaderboard.domain import MAX_PAGE, MAX_STREAM_PART
 from leaderboard.errors import InvalidRequest, RedisUnavailable
 from leaderboard.http import parse
 from leaderboard.http.errors import json_response
@@ -31,7 +31,7 @@ def _stream_id(value: str, field: str) -> str:
 async def page(request: web.Request) -> web.Response:
     board = parse.board_id(request)
     after = _stream_id(request.query.get("after", "0"), "after")
-    limit = parse.query_int(request, "limit", 100, 1, 1000)
+    limit = parse.query_int(request, "limit", 100, 1, MAX_PAGE)
     events = request.app[SERVICE].events
     return json_response(await events.page(board, parse.scope(request), after, limit))
 

@@ -7,7 +7,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from leaderboard.domain import MAX_RADIUS, MAX_WINDOW
+from leaderboard.domain import MAX_PAGE, MAX_RADIUS, MAX_WINDOW
 from leaderboard.errors import InvalidRequest, LeaderboardError
 from leaderboard.http import parse
 from leaderboard.http.errors import error_for, json_response
@@ -60,7 +60,7 @@ async def post_batch(request: web.Request) -> web.Response:
 
 async def top(request: web.Request) -> web.Response:
     board = parse.board_id(request)
-    limit = parse.query_int(request, "limit", 100, 1, 1000)
+    limit = parse.query_int(request, "limit", 100, 1, MAX_PAGE)
     offset = parse.query_int(request, "offset", 0, 0, MAX_WINDOW - 1)
     if offset + limit > MAX_WINDOW:
         raise InvalidRequest(

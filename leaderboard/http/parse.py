@@ -15,6 +15,7 @@ from leaderboard.domain import (
     GLOBAL,
     MAX_BATCH,
     MAX_NAME,
+    MAX_PAGE,
     MAX_REGIONS,
     PLAYER_ID,
     REGION_NAME,
@@ -121,7 +122,7 @@ def board_config(board: str, body: Any) -> BoardConfig:
     order = _choice(body, "order", Order, Order.DESC, problems)
     mode = _choice(body, "mode", Mode, Mode.BEST, problems)
     days = _int_field(body, "inactive_after_days", 30, 0, 3650, problems)
-    top = _int_field(body, "top_events", 100, 0, 1000, problems)
+    top = _int_field(body, "top_events", 100, 0, MAX_PAGE, problems)
     if problems:
         raise InvalidRequest("the board configuration is not valid", problems)
     return BoardConfig(board, tuple(regions), order, mode, days, top)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from leaderboard.domain import Update
+from leaderboard.domain import Update, crossing
 
 Item = tuple[str, int, str | None]
 
@@ -17,14 +17,8 @@ def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
     appears in two regions of the same list, grouping would reorder its updates, so the
     list is cut into consecutive runs instead.
     """
-    home: dict[str, str] = {}
-    crossing = False
-    for u in updates:
-        if home.setdefault(u.player_id, u.region) != u.region:
-            crossing = True
-            break
     runs: list[tuple[str, list[int]]] = []
-    if crossing:
+    if crossing((u.player_id, u.region) for u in updates):
         for i, u in enumerate(updates):
             if not runs or runs[-1][0] != u.region:
                 runs.append((u.region, []))

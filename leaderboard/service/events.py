@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from leaderboard.domain import GLOBAL
+from leaderboard.domain import GLOBAL, MAX_PAGE
 from leaderboard.errors import BoardNotFound
 from leaderboard.service.boards import Boards, scope_regions
 
@@ -57,7 +57,7 @@ class Events:
             record = None
         rows = []
         if record is not None and scope in (GLOBAL, *record.config.regions):
-            rows = await self.store.events(record, scope, after, 1000)
+            rows = await self.store.events(record, scope, after, MAX_PAGE)
         if not rows:
             await asyncio.sleep(POLL_SECONDS)
         return [public(i, f) for i, f in rows]

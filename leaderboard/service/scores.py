@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from leaderboard.domain import Mode, Update, incr_overflow
+from leaderboard.domain import MAX_BATCH, Mode, Update, incr_overflow
 from leaderboard.errors import (
     BoardNotFound,
     InvalidRequest,
@@ -73,9 +73,9 @@ class Scores:
         self.boards = boards
         self.store = boards.store
         self.chunk = boards.settings.batch_chunk
-        # Redis serves a pipeline of write scripts a socket read (~16 KB, a few ms of
-        # scripts) at a time per connection: fewer batch pipelines at once, shorter waits
-        # for the reads between them. Single posts (the coalescer) do not wait here.
+        # Redis serves a pipeline of write scripts one socket read at a time per
+        # connection: fewer batch pipelines at once, shorter waits for the reads between
+        # them. Single posts (the coalescer) do not wait here.
         self.batches = asyncio.Semaphore(boards.settings.batches_in_flight)
         self.applied = 0  # score updates applied by this process, for /metrics
         self.coalescer = Coalescer(boards, self.chunk)
@@ -169,5 +169,5 @@ class Scores:
             return len(updates)
 
         if not updates:
-            raise InvalidRequest("updates must hold 1 to 10000 items")
+            raise InvalidRequest(f"updates must hold 1 to {MAX_BATCH} items")
         return await self.boards.using(board, write)

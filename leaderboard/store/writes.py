@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from leaderboard.domain import Mode, incr_overflow
+from leaderboard.domain import Mode, crossing, incr_overflow
 from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange
 from leaderboard.store import keys
 
@@ -65,14 +65,6 @@ class Move:
     sources: dict[str, set[str]] = field(default_factory=dict)  # region -> players
 
 
-def _crossing(chunks: Sequence[Chunk]) -> bool:
-    """Whether a player has chunks in two regions: then they run one after the other."""
-    home: dict[str, str] = {}
-    return any(
-        home.setdefault(pid, region) != region for region, items in chunks for pid, _, _ in items
-    )
-
-
 class Writes:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -100,7 +92,8 @@ class Writes:
         self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
     ) -> list[Any]:
         snapshots = Snapshots()
-        if _crossing(chunks):  # one chunk at a time, none after a refused one (order)
+        placed = ((pid, region) for region, items in chunks for pid, _, _ in items)
+        if crossing(placed):  # one chunk at a time, none after a refused one (order)
             results: list[Any] = []
             for chunk in chunks:
                 if results and isinstance(results[-1], Exception):
