@@ -45,6 +45,7 @@ from leaderboard.errors import (
 )
 from leaderboard.store import keys
 from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
+from leaderboard.store.replies import BoardPut, Page, Presence, Records, Window
 from leaderboard.store.scripts import Scripts
 from leaderboard.store.writes import Snapshots, Writes
 
@@ -405,11 +406,11 @@ class Store:
         ]
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
-        created, version, stored_buckets, rebuild = await self._eval_one("put_board", ks, args)
-        record = BoardRecord(config, int(version), int(stored_buckets), tags)
+        put = BoardPut.decode(await self._eval_one("put_board", ks, args))
+        record = BoardRecord(config, put.version, put.buckets, tags)
         removed = [tag_of[r] for r in old_regions if r not in config.regions]
-        await self._spread(record, removed, bool(int(rebuild)))
-        return bool(created), int(version)
+        await self._spread(record, removed, put.rebuild)
+        return put.created, put.version
 
     async def _spread(self, record: BoardRecord, removed: Sequence[str], rebuild: bool) -> None:
         """put_board.lua's second step: the registry, each region's copy of the config
@@ -523,9 +524,6 @@ class Store:
 
     # Reads
 
-    def _entries(self, flat: list[Any], sign: int) -> list[tuple[str, int, str | None]]:
-        return [(flat[i], sign * int(flat[i + 1]), flat[i + 2]) for i in range(0, len(flat), 3)]
-
     def _calls(
         self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
     ) -> list[Call]:
@@ -572,16 +570,19 @@ class Store:
         atomic = moving and not self.cluster
         async for _ in read_attempts():
             replies = await self._raising(calls, atomic, client)
+            pages = [
+                Page.decode(region, reply, sign)
+                for (region, _, _), reply in zip(ranges, replies, strict=True)
+            ]
             if moving and not atomic:
                 moves = await self._moves(client, record, [r for r, _, _ in ranges])
-                if [int(r[5]) for r in replies] != moves:
+                if [p.moves for p in pages] != moves:
                     continue
             out = [
-                RegionSlice(region, start, int(res[1]), int(res[0]), self._entries(res[2], sign))
-                for (region, start, _), res in zip(ranges, replies, strict=True)
+                RegionSlice(region, start, p.better, p.total, p.entries)
+                for (region, start, _), p in zip(ranges, pages, strict=True)
             ]
-            records = [(r, res[3], res[4]) for (r, _, _), res in zip(ranges, replies, strict=True)]
-            return out + moving_slices(records, record.config.regions, sign)
+            return out + moving_slices([p.records for p in pages], record.config.regions, sign)
         raise KeptMoving()
 
     async def _per_region(
@@ -602,11 +603,12 @@ class Store:
 
     async def _players(
         self, client: Client, record: BoardRecord, regions: Sequence[str], player_id: str
-    ) -> list[list[Any]]:
+    ) -> list[Presence]:
         """player.lua's answer per region; on one Redis one instant, and counts against
         the score it found."""
         args = [record.version, player_id]
-        return await self._per_region(client, "player", regions, record.script_keys, args)
+        replies = await self._per_region(client, "player", regions, record.script_keys, args)
+        return [Presence.decode(r, reply) for r, reply in zip(regions, replies, strict=True)]
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
@@ -627,18 +629,17 @@ class Store:
     ) -> Standing | bool | None:
         """The standing, or False when a move ran between the two round trips."""
         regions, sign = record.config.regions, record.config.sign
-        replies = await self._players(client, record, regions, player_id)
-        records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
-        moving = moving_slices(records, regions, sign)
+        found = await self._players(client, record, regions, player_id)
+        moving = moving_slices([p.records for p in found], regions, sign)
         passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
-        home = next((i for i, r in enumerate(replies) if r[0] is not None), None)
+        home = next((p for p in found if p.score is not None), None)
         better = {}
-        if home is not None:
-            region, internal, name = regions[home], int(replies[home][0]), replies[home][1]
+        if home is not None and home.score is not None:
+            region, internal, name = home.records.region, home.score, home.name
             better = {
-                r: int(res[2])
-                for r, res in zip(regions, replies, strict=True)
-                if r == region or not self.cluster  # one Redis counted them all
+                p.records.region: p.better
+                for p in found
+                if p is home or not self.cluster  # one Redis counted them all
             }
         elif player_id in passing:
             region, score, name = passing[player_id]
@@ -653,7 +654,7 @@ class Store:
             for r in regions:
                 pipe.hget(record.meta(r), "mv")
             counts = await pipe.execute()
-            if [int(n or 0) for n in counts[len(others) :]] != [int(r[6]) for r in replies]:
+            if [int(n or 0) for n in counts[len(others) :]] != [p.moves for p in found]:
                 return False
             better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
         ahead = sum(
@@ -661,7 +662,7 @@ class Store:
             for pid, (_, score, _) in passing.items()
             if pid != player_id and sign * score < internal
         )
-        totals = {r: int(reply[3]) for r, reply in zip(regions, replies, strict=True)}
+        totals = {p.records.region: p.total for p in found}
         return Standing(
             region=region,
             score=sign * internal,
@@ -695,25 +696,24 @@ class Store:
         glob = tuple(regions) == record.config.regions
         async for _ in read_attempts():
             if self.cluster:
-                replies, windows = await self._players(client, record, regions, player_id), []
+                found, windows = await self._players(client, record, regions, player_id), []
             else:
-                replies, windows = await self._players_and_windows(
+                found, windows = await self._players_and_windows(
                     client, record, regions, player_id, radius
                 )
-            records = [(r, res[4], res[5]) for r, res in zip(regions, replies, strict=True)]
-            moving = moving_slices(records, regions, sign) if glob else []
+            moving = moving_slices([p.records for p in found], regions, sign) if glob else []
             if not windows:
-                scores = [int(r[0]) for r in replies if r[0] is not None]
+                scores = [p.score for p in found if p.score is not None]
                 scores += [
                     sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id
                 ]
                 if not scores:
                     return None
                 windows = await self._windows(client, record, regions, player_id, scores[0], radius)
-                if [int(w[3]) for w in windows] != [int(r[6]) for r in replies]:
+                if [w.moves for w in windows] != [p.moves for p in found]:
                     continue
             out = [
-                RegionSlice(region, int(w[0]), int(w[1]), 0, self._entries(w[2], sign))
+                RegionSlice(region, w.start, w.better, 0, w.entries)
                 for region, w in zip(regions, windows, strict=True)
             ]
             out += moving
@@ -730,10 +730,11 @@ class Store:
         player_id: str,
         score: int,
         radius: int,
-    ) -> list[list[Any]]:
+    ) -> list[Window]:
         """around.lua's window per region, around a known score."""
         args = [record.version, player_id, score, radius]
-        return await self._per_region(client, "around", regions, record.window_keys, args)
+        replies = await self._per_region(client, "around", regions, record.window_keys, args)
+        return [Window.decode(reply, record.config.sign) for reply in replies]
 
     async def _players_and_windows(
         self,
@@ -742,7 +743,7 @@ class Store:
         regions: Sequence[str],
         player_id: str,
         radius: int,
-    ) -> tuple[list[list[Any]], list[list[Any]]]:
+    ) -> tuple[list[Presence], list[Window]]:
         """One Redis: player.lua and around.lua over every region, in one MULTI/EXEC; the
         windows are empty when no zset holds the player (absent, or between regions)."""
         players = [k for r in regions for k in record.script_keys(r)]
@@ -752,7 +753,8 @@ class Store:
             ("around", zsets, [record.version, player_id, "", radius]),
         ]
         replies, windows = await self._raising(calls, True, client)
-        return replies, windows
+        found = [Presence.decode(r, reply) for r, reply in zip(regions, replies, strict=True)]
+        return found, [Window.decode(w, record.config.sign) for w in windows]
 
     @translated
     async def totals(self, record: BoardRecord) -> dict[str, int]:
@@ -862,7 +864,7 @@ class Store:
 
 
 def moving_slices(
-    records: Sequence[tuple[str, list[str], list[str]]], regions: Sequence[str], sign: int
+    records: Sequence[Records], regions: Sequence[str], sign: int
 ) -> list[RegionSlice]:
     """Players between two regions, from every region's move records, as complete slices.
 

@@ -24,13 +24,14 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from redis.exceptions import RedisError
 
 from leaderboard.domain import Mode, crossing, incr_overflow
 from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange
 from leaderboard.store import keys
+from leaderboard.store.replies import Pulled, Written
 
 if TYPE_CHECKING:
     from leaderboard.store.redis_store import BoardRecord, Store
@@ -54,6 +55,16 @@ class Snapshots:
             seq = int(snapshot[0])
             if seq > self.newest.get(region, (0, []))[0]:
                 self.newest[region] = (seq, snapshot[1])
+
+
+class Hit(NamedTuple):
+    """A player pull.lua found in a region: in its zset (origin "") or as the record of an
+    earlier move (origin: that move's token and destination, tab-separated)."""
+
+    region: str
+    score: int
+    name: str
+    origin: str
 
 
 @dataclass
@@ -140,11 +151,13 @@ class Writes:
         for i, reply in zip(todo, await self.store._eval(calls), strict=True):
             if isinstance(reply, Exception):
                 results[i] = reply
-            elif reply[0]:
-                absent[i] = reply[0]
+                continue
+            written = Written.decode(reply, record.config.sign)
+            if written.absent:
+                absent[i] = written.absent
             else:
-                snapshots.add(chunks[i][0], reply[2])
-                results[i] = self._written(record, chunks[i], reply[1], ranks)
+                snapshots.add(chunks[i][0], written.snapshot)
+                results[i] = written.ranks if ranks else len(chunks[i][1])
         return absent
 
     def _call(
@@ -169,15 +182,6 @@ class Writes:
         for pid, score, name in items:
             args += (pid, sign * score, name or "")
         return ("write", ks, args)
-
-    def _written(self, record: BoardRecord, chunk: Chunk, flat: list[Any], ranks: bool) -> Any:
-        if not ranks:
-            return len(chunk[1])
-        sign = record.config.sign
-        return [
-            (sign * int(flat[j]), bool(flat[j + 1]), int(flat[j + 2]))
-            for j in range(0, len(flat), 3)
-        ]
 
     async def _locked(
         self,
@@ -312,29 +316,28 @@ class Writes:
                 calls.append(("pull", ks, args))
                 regions.append(region)
         failure = None
-        hits: dict[str, list[tuple[str, int, str, str]]] = {}
+        hits: dict[str, list[Hit]] = {}
         for region, reply in zip(regions, await self.store._eval(calls), strict=True):
             if isinstance(reply, Exception):
                 failure = reply
                 continue
-            found, snapshot = reply
-            snapshots.add(region, snapshot)
-            for j in range(0, len(found), 4):
-                pid, score, name, origin = found[j : j + 4]
-                hits.setdefault(pid, []).append((region, int(score), name, origin))
+            pulled = Pulled.decode(reply)
+            snapshots.add(region, pulled.snapshot)
+            for pid, score, name, origin in pulled.found:
+                hits.setdefault(pid, []).append(Hit(region, score, name, origin))
                 move.sources.setdefault(region, set()).add(pid)
         arrived = await self._arrived(record, hits)
         stale: dict[str, list[str]] = {}
         for pid, found_at in hits.items():
-            live = [h for h in found_at if not h[3]] + [
-                h for h in found_at if h[3] and (pid, h[3]) not in arrived
+            live = [h for h in found_at if not h.origin] + [
+                h for h in found_at if h.origin and (pid, h.origin) not in arrived
             ]
             if live:
-                move.carried[pid] = (live[0][1], live[0][2])
-            for region, _, _, _ in found_at:
-                if not live or region != live[0][0]:
-                    stale.setdefault(region, []).append(pid)
-                    move.sources[region].discard(pid)
+                move.carried[pid] = (live[0].score, live[0].name)
+            for hit in found_at:
+                if not live or hit.region != live[0].region:
+                    stale.setdefault(hit.region, []).append(pid)
+                    move.sources[hit.region].discard(pid)
         calls = [
             ("settle", [record.outs(r), record.meta(r)], [move.token, *pids])
             for r, pids in stale.items()
@@ -344,14 +347,14 @@ class Writes:
         return failure
 
     async def _arrived(
-        self, record: BoardRecord, hits: dict[str, list[tuple[str, int, str, str]]]
+        self, record: BoardRecord, hits: dict[str, list[Hit]]
     ) -> set[tuple[str, str]]:
         """The (player, record origin) pairs whose move reached its destination."""
         asked = [
-            (pid, origin)
+            (pid, hit.origin)
             for pid, found_at in hits.items()
-            for _, _, _, origin in found_at
-            if origin and origin.split("\t")[1] in record.config.regions
+            for hit in found_at
+            if hit.origin and hit.origin.split("\t")[1] in record.config.regions
         ]
         if not asked:
             return set()
