@@ -1,33 +1,53 @@
-"""Key names. Every key of one (board, region) shares the hash tag ``{board:region}``.
+"""Key names: the one table of every key the service writes (the README links here).
 
-| key                              | type   | holds                                        |
-|----------------------------------|--------|----------------------------------------------|
-| lb:boards                        | set    | ids of all boards                            |
-| lb:{B}:cfg                       | hash   | board config, activity bucket count, version |
-| lb:{B:R}:m                       | hash   | version, mode, buckets (checked by scripts)  |
-| lb:{B:R}:z                       | zset   | player -> internal score (lower is better)   |
-| lb:{B:R}:a:<n>                   | hash   | player -> last activity, unix seconds        |
-| lb:{B:R}:n:<n>                   | hash   | player -> display name                       |
-| lb:{B:R}:named                   | string | present once any player of R has a name      |
-| lb:{B:R}:ev                      | stream | top-N events of region R                     |
-| lb:{B:R}:out                     | hash   | player -> move record, while it leaves R     |
-| lb:{B:R}:in                      | hash   | player -> move token, once it arrived in R   |
-| lb:{B:R}:hold                    | string | batch whose later chunks wait (expires)      |
-| lb:{B:R}:cleanup-lock            | string | token of the cleanup running on B (expires)  |
-| lb:{B}:z                         | zset   | global mirror: players inside their region's |
-|                                  |        | top N; its first N are the global top N      |
-| lb:{B}:top:<R>                   | zset   | the mirror's copy of region R's top N        |
-| lb:{B}:seq                       | hash   | region -> last top-N snapshot applied        |
-| lb:{B}:ev                        | stream | top-N events of the global scope             |
-| lb:{B}:locks                     | hash   | player -> lock of a write that may move it   |
-| lb:{B}:deleting                  | hash   | regions, buckets of a deletion under way     |
+Every key of one (board, region) shares the hash tag ``{B:R}``, the board's own keys share
+``{B}``: on Redis Cluster a region lives in one slot and the board's keys in another, and
+every script call touches one slot (on one Redis, player.lua reads all of a board's regions
+in one call). ``R`` is the region's tag: its name and a number, ``na#3``, chosen when the
+region is added so that a board's regions sit on slots spread evenly over 0..16383 (see
+place), hence on different masters of an evenly split cluster. ``lb:{B}:top:<R>`` and
+``lb:{B}:seq`` use the plain name. Boards created before tags existed use the bare name.
+``<n>`` is a player's bucket: 32-bit FNV-1a of its id modulo the board's bucket count
+(_lib.lua); small buckets keep Redis's compact listpack encoding.
 
-On a Redis Cluster a slot is a hash tag: each region's keys live together, and the board's
-own keys together in another slot. ``R`` in ``{B:R}`` is the region's tag: its name and a
-number, ``na#3``, chosen when the region is added so that a board's regions sit on slots
-spread evenly over 0..16383 (see place), hence on different masters of an evenly split
-cluster; ``lb:{B}:top:<R>`` and ``lb:{B}:seq`` use the plain name. Boards created before
-tags existed use the bare name as the tag.
+lb:boards                 set     ids of all boards (its own slot)
+                                  by PUT and DELETE; read by the board list
+lb:{B}:cfg                hash    regions, order, mode, inactive_after_days, top_events,
+                                  buckets, version, tags; by put_board.lua; read by every
+                                  request (cached for LEADERBOARD_CONFIG_TTL)
+lb:{B:R}:m                hash    the board's version, mode, buckets, top, sign, and R's
+                                  seq (top-N snapshots) and mv (move steps); by
+                                  region_meta.lua and the region scripts, which refuse a
+                                  caller with another version
+lb:{B:R}:z                zset    player -> internal score (-score on desc boards: lower is
+                                  always better); by write, pull, restore, delete_player,
+                                  cleanup; read by page, player, around
+lb:{B:R}:a:<n>            hash    player -> last accepted score time (unix s); by write.lua;
+                                  read by cleanup.lua
+lb:{B:R}:n:<n>            hash    player -> display name; by write.lua; read by the reads
+lb:{B:R}:named            string  present once a player of R has a name (reads skip name
+                                  look-ups otherwise)
+lb:{B:R}:ev               stream  top-N events of region R; by the region scripts; read by
+                                  /events and other services (XREAD, XREADGROUP)
+lb:{B:R}:out              hash    player -> move record (token, destination, score, name)
+                                  while it leaves R; by pull.lua; read by global reads and
+                                  write.lua
+lb:{B:R}:in               hash    player -> move token once it arrived in R, until the move
+                                  is settled; by write.lua; read by global reads
+lb:{B:R}:hold             set     tokens of batches whose later chunks of R wait for their
+                                  locked path (expires 10 s after the last); write.lua
+lb:{B:R}:cleanup-lock     string  token of the cleanup running on B (expires unless
+                                  extended); SET NX, cleanup.lua, lock.lua
+lb:{B}:z                  zset    global mirror: the players inside their region's top N
+                                  (its first N are the global top N); sync.lua
+lb:{B}:top:<R>            zset    the mirror's copy of region R's top N; sync.lua
+lb:{B}:seq                hash    region -> newest top-N snapshot applied; sync.lua
+lb:{B}:ev                 stream  top-N events of the global scope; by sync.lua; read by
+                                  /events and other services
+lb:{B}:locks              hash    player -> token and expiry of a write that may move it
+                                  between regions; player_locks.lua
+lb:{B}:deleting           hash    regions, tags and buckets of a deletion under way; by
+                                  DELETE; read by PUT and DELETE
 """
 
 from __future__ import annotations
