@@ -12,8 +12,13 @@ Otherwise nothing is applied and the chunk takes the locked path:
 4. drop the records (old region first), unlock, and carry the regions' new top N into
    the board's global mirror (sync.lua).
 
-At every point a global read counts the player exactly once, and a crash between steps
-leaves a record that the next locked write of that player takes over.
+At every point a global read counts the player exactly once: it counts an out record as a
+player of its destination unless the destination holds an in record with the same token
+(then the player is in that zset). Before step 2 the player is in its old zset, between 2
+and 3 only the record counts, from 3 on the new zset counts and the record is ignored,
+after 4 nothing is left. Each step is one script in one slot and bumps its region's move
+count (see moved in _lib.lua), which global reads check. A crash between steps leaves a
+record (and a lock that expires) that the next locked write of that player takes over.
 """
 
 from __future__ import annotations
