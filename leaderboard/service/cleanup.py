@@ -7,19 +7,22 @@ call, so Redis is never blocked long and no keyspace scan is needed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leaderboard.errors import BoardNotFound, StaleBoard
+from leaderboard.errors import BoardNotFound, RedisUnavailable, StaleBoard
 from leaderboard.service.boards import Boards
 from leaderboard.store import BoardRecord
 
 log = logging.getLogger(__name__)
 DAY = 86_400
 LOCK_TTL_MS = 60_000
+STALE_ATTEMPTS = 4  # batches refused as stale in a row (each after a reload) before a 503
+STALE_PAUSE = 0.05  # seconds before the first reload; each next pause is longer by as much
 
 
 @dataclass
@@ -84,17 +87,24 @@ class Cleanup:
         removed = 0
         try:
             for region in record.config.regions:
-                bucket = 0
+                bucket, stale = 0, 0
                 while bucket >= 0:
                     try:
                         batch = await self.store.cleanup_batch(
                             record, region, cutoff, bucket, token, LOCK_TTL_MS
                         )
                     except StaleBoard:
+                        stale += 1
+                        if stale == STALE_ATTEMPTS:
+                            raise RedisUnavailable(
+                                f"board {name!r} kept changing during the cleanup; retry"
+                            ) from None
+                        await asyncio.sleep(STALE_PAUSE * stale)
                         record = await self.boards.record(name, fresh=True)
                         if region not in record.config.regions:
                             break
                         continue
+                    stale = 0
                     if batch is None:
                         log.warning("cleanup of board %r lost its lock; stopped", name)
                         report.locked.append(name)

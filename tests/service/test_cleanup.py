@@ -6,7 +6,10 @@ import asyncio
 import dataclasses
 import time
 
+import pytest
+
 from leaderboard.domain import BoardConfig, Update
+from leaderboard.errors import RedisUnavailable
 from leaderboard.service import Service
 from tests.redis_process import RedisTarget
 from tests.service.test_events import Follower
@@ -30,6 +33,11 @@ async def board_with(service: Service, stale: int, fresh: int, top: int = 5) -> 
     updates = [Update(f"f{j}", REGIONS[j % 3], j * 7 % 101) for j in range(fresh)]
     if updates:
         await service.scores.submit_batch("c", updates)
+
+
+def cleanup_locks(target: RedisTarget) -> set[str]:
+    names = target.keys()
+    return {k for k in names if k.endswith(":cleanup-lock")}
 
 
 async def test_only_stale_players_go_from_every_view(
@@ -109,3 +117,27 @@ async def test_100k_stale_players_go_in_bounded_batches(
     assert report.largest_batch <= 1_200
     assert calls >= report.batches
     assert (await service.boards.describe("c"))["players"]["global"] == 100
+
+
+async def test_a_board_whose_regions_never_catch_up_gives_up_with_503(
+    service: Service, clean_redis: RedisTarget
+) -> None:
+    """A change of the board cut short after its config (the regions' copies never written)
+    leaves the region stale at every reload: the run gives up instead of spinning."""
+    await board_with(service, stale=10, fresh=0)
+    record = await service.boards.record("c")
+    r = clean_redis.client(decode_responses=True)
+    r.hset(record.meta("eu"), "version", record.version - 1)
+
+    async def repair_later() -> None:  # ends a run that never gives up, so the test fails
+        await asyncio.sleep(30)
+        r.hset(record.meta("eu"), "version", record.version)
+
+    repair = asyncio.create_task(repair_later())
+    try:
+        with pytest.raises(RedisUnavailable, match="kept changing"):
+            await service.cleanup.run("c")
+    finally:
+        repair.cancel()
+        r.close()
+    assert not cleanup_locks(clean_redis)
