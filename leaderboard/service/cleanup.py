@@ -73,25 +73,28 @@ class Cleanup:
 
     async def _board(
         self,
-        record: BoardRecord,
+        held: BoardRecord,
         cutoff: int,
         report: CleanupReport,
         progress: Callable[[Progress], None] | None,
     ) -> None:
-        name = record.config.board
+        """Walks the regions it locked, with the board as it is now (``current``): a
+        change of the board meanwhile never makes the run release or extend locks other
+        than the ones it took with ``held``."""
+        name = held.config.board
         token = secrets.token_hex(16)
-        if not await self.store.take_locks(record, token, LOCK_TTL_MS):
+        if not await self.store.take_locks(held, token, LOCK_TTL_MS):
             log.info("cleanup of board %r is already running elsewhere; skipped", name)
             report.locked.append(name)
             return
-        removed = 0
+        removed, current = 0, held
         try:
-            for region in record.config.regions:
+            for region in held.config.regions:
                 bucket, stale = 0, 0
-                while bucket >= 0:
+                while bucket >= 0 and _kept(held, current, region):
                     try:
                         batch = await self.store.cleanup_batch(
-                            record, region, cutoff, bucket, token, LOCK_TTL_MS
+                            current, held, region, cutoff, bucket, token, LOCK_TTL_MS
                         )
                     except StaleBoard:
                         stale += 1
@@ -100,9 +103,7 @@ class Cleanup:
                                 f"board {name!r} kept changing during the cleanup; retry"
                             ) from None
                         await asyncio.sleep(STALE_PAUSE * stale)
-                        record = await self.boards.record(name, fresh=True)
-                        if region not in record.config.regions:
-                            break
+                        current = await self.boards.record(name, fresh=True)
                         continue
                     stale = 0
                     if batch is None:
@@ -114,8 +115,14 @@ class Cleanup:
                     report.batches += 1
                     report.largest_batch = max(report.largest_batch, gone)
                     if progress is not None:
-                        done = record.buckets if bucket < 0 else bucket
-                        progress(Progress(name, region, done, record.buckets, removed))
+                        done = current.buckets if bucket < 0 else bucket
+                        progress(Progress(name, region, done, current.buckets, removed))
         finally:
-            await self.store.release_locks(record, token)
+            await self.store.release_locks(held, token)
         report.removed[name] = removed
+
+
+def _kept(held: BoardRecord, current: BoardRecord, region: str) -> bool:
+    """Whether a region the run locked is still on the board with the same keys: one
+    removed, or removed and added again (a new tag), is not the run's to clean."""
+    return region in current.config.regions and current.tag(region) == held.tag(region)

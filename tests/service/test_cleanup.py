@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from leaderboard.domain import BoardConfig, Update
 from leaderboard.errors import RedisUnavailable
 from leaderboard.service import Service
+from leaderboard.service.cleanup import Progress
+from leaderboard.settings import Settings
+from leaderboard.store import Store
 from tests.redis_process import RedisTarget
 from tests.service.test_events import Follower
 
@@ -141,3 +145,44 @@ async def test_a_board_whose_regions_never_catch_up_gives_up_with_503(
         repair.cancel()
         r.close()
     assert not cleanup_locks(clean_redis)
+
+
+def put_in_thread(settings: Settings, config: BoardConfig) -> None:
+    """Changes the board from another event loop, waiting for it: deterministic in a callback."""
+
+    async def put() -> None:
+        other = Service.build(
+            Store.connect(settings.redis_url, 2, 2.0, cluster=settings.redis_cluster), settings
+        )
+        try:
+            await other.boards.put(config)
+        finally:
+            await other.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, put()).result()
+
+
+async def test_regions_removed_during_a_run_are_skipped_and_their_locks_released(
+    service: Service, settings: Settings, clean_redis: RedisTarget
+) -> None:
+    regions = tuple(f"r{i}" for i in range(20))
+    await service.boards.put(BoardConfig("m", regions, inactive_after_days=1))
+    record = await service.boards.record("m")
+    old = int(time.time() * 1000) - 10 * DAY_MS
+    await service.store.write(record, [("r19", [(f"p{j}", j, None) for j in range(7)])], old, False)
+    seen: list[str] = []
+
+    def shrink_once(p: Progress) -> None:
+        seen.append(p.region)
+        if len(seen) == 1:
+            put_in_thread(settings, BoardConfig("m", ("r19",), inactive_after_days=1))
+
+    report = await service.cleanup.run("m", progress=shrink_once)
+    assert report.removed == {"m": 7}
+    assert report.locked == []
+    assert seen[-1] == "r19"
+    assert not cleanup_locks(clean_redis)
+    await service.boards.put(BoardConfig("m", regions, inactive_after_days=1))
+    again = await service.cleanup.run("m")
+    assert (again.removed, again.locked) == ({"m": 0}, [])
