@@ -92,7 +92,7 @@ async def delete_player(request: web.Request) -> web.Response:
 async def cleanup(request: web.Request) -> web.Response:
     board, older = parse.cleanup_request(await parse.json_body(request, optional=True))
     report = await _service(request).cleanup.run(board, older)
-    return json_response({"removed": report.removed})
+    return json_response({"removed": report.removed, "skipped": report.locked})
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -7,19 +7,22 @@ call, so Redis is never blocked long and no keyspace scan is needed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from leaderboard.errors import BoardNotFound, StaleBoard
+from leaderboard.errors import BoardNotFound, RedisUnavailable, StaleBoard
 from leaderboard.service.boards import Boards
 from leaderboard.store import BoardRecord
 
 log = logging.getLogger(__name__)
 DAY = 86_400
 LOCK_TTL_MS = 60_000
+STALE_ATTEMPTS = 4  # batches refused as stale in a row (each after a reload) before a 503
+STALE_PAUSE = 0.05  # seconds before the first reload; each next pause is longer by as much
 
 
 @dataclass
@@ -70,31 +73,39 @@ class Cleanup:
 
     async def _board(
         self,
-        record: BoardRecord,
+        held: BoardRecord,
         cutoff: int,
         report: CleanupReport,
         progress: Callable[[Progress], None] | None,
     ) -> None:
-        name = record.config.board
+        """Walks the regions it locked, with the board as it is now (``current``): a
+        change of the board meanwhile never makes the run release or extend locks other
+        than the ones it took with ``held``."""
+        name = held.config.board
         token = secrets.token_hex(16)
-        if not await self.store.take_locks(record, token, LOCK_TTL_MS):
+        if not await self.store.take_locks(held, token, LOCK_TTL_MS):
             log.info("cleanup of board %r is already running elsewhere; skipped", name)
             report.locked.append(name)
             return
-        removed = 0
+        removed, current = 0, held
         try:
-            for region in record.config.regions:
-                bucket = 0
-                while bucket >= 0:
+            for region in held.config.regions:
+                bucket, stale = 0, 0
+                while bucket >= 0 and _kept(held, current, region):
                     try:
                         batch = await self.store.cleanup_batch(
-                            record, region, cutoff, bucket, token, LOCK_TTL_MS
+                            current, held, region, cutoff, bucket, token, LOCK_TTL_MS
                         )
                     except StaleBoard:
-                        record = await self.boards.record(name, fresh=True)
-                        if region not in record.config.regions:
-                            break
+                        stale += 1
+                        if stale == STALE_ATTEMPTS:
+                            raise RedisUnavailable(
+                                f"board {name!r} kept changing during the cleanup; retry"
+                            ) from None
+                        await asyncio.sleep(STALE_PAUSE * stale)
+                        current = await self.boards.record(name, fresh=True)
                         continue
+                    stale = 0
                     if batch is None:
                         log.warning("cleanup of board %r lost its lock; stopped", name)
                         report.locked.append(name)
@@ -104,8 +115,14 @@ class Cleanup:
                     report.batches += 1
                     report.largest_batch = max(report.largest_batch, gone)
                     if progress is not None:
-                        done = record.buckets if bucket < 0 else bucket
-                        progress(Progress(name, region, done, record.buckets, removed))
+                        done = current.buckets if bucket < 0 else bucket
+                        progress(Progress(name, region, done, current.buckets, removed))
         finally:
-            await self.store.release_locks(record, token)
+            await self.store.release_locks(held, token)
         report.removed[name] = removed
+
+
+def _kept(held: BoardRecord, current: BoardRecord, region: str) -> bool:
+    """Whether a region the run locked is still on the board with the same keys: one
+    removed, or removed and added again (a new tag), is not the run's to clean."""
+    return region in current.config.regions and current.tag(region) == held.tag(region)

@@ -820,9 +820,17 @@ class Store:
 
     @translated
     async def cleanup_batch(
-        self, record: BoardRecord, region: str, cutoff: int, start: int, token: str, ttl_ms: int
+        self,
+        record: BoardRecord,
+        held: BoardRecord,
+        region: str,
+        cutoff: int,
+        start: int,
+        token: str,
+        ttl_ms: int,
     ) -> tuple[int, int, int] | None:
-        """Removes one batch and extends the locks, in one round trip.
+        """Removes one batch and extends the locks taken with ``held`` (the board as it
+        was then; ``record`` is as it is now), in one round trip.
 
         Answers (next bucket or -1, removed, examined), or None when the lock was lost
         (and then nothing was removed).
@@ -833,9 +841,7 @@ class Store:
         now = int(time.time() * 1000)
         args += [now, self.events_cap, token]
         calls = [("cleanup", ks, args)]
-        calls += [
-            ("lock", [record.cleanup_lock(r)], [token, ttl_ms]) for r in record.config.regions
-        ]
+        calls += [("lock", [held.cleanup_lock(r)], [token, ttl_ms]) for r in held.config.regions]
         batch = (await self._eval(calls))[0]
         if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
             return None

@@ -31,8 +31,9 @@ async def test_cleanup_removes_players_older_than_asked(client) -> None:
     await service.store.write(record, [("na", [("old1", 1, None), ("old2", 2, None)])], old, False)
     body = {"player_id": "new", "region": "eu", "score": 3}
     assert (await client.post("/v1/boards/default/scores", json=body)).status == 200
-    assert await call(client, {"older_than_seconds": 600}) == (200, {"removed": {"default": 2}})
-    assert await call(client) == (200, {"removed": {"default": 0}})
+    removed = {"removed": {"default": 2}, "skipped": []}
+    assert await call(client, {"older_than_seconds": 600}) == (200, removed)
+    assert await call(client) == (200, {"removed": {"default": 0}, "skipped": []})
     top = await (await client.get("/v1/boards/default/top")).json()
     assert [e["player_id"] for e in top["entries"]] == ["new"]
 
@@ -67,3 +68,15 @@ async def test_cleanup_with_a_null_body_is_400_and_removes_nothing(client, clean
     got, answer = await call(client, raw=b"null")
     assert (got, answer["error"]["code"]) == (400, "invalid_request")
     assert clean_redis.dump() == before
+
+
+async def test_a_board_cleaned_elsewhere_is_answered_skipped(client) -> None:
+    service = client.app[SERVICE]
+    record = await service.boards.record("default")
+    assert await service.store.take_locks(record, "elsewhere", 60_000)
+    assert await call(client, {"board": "default"}) == (
+        200,
+        {"removed": {}, "skipped": ["default"]},
+    )
+    await service.store.release_locks(record, "elsewhere")
+    assert await call(client) == (200, {"removed": {"default": 0}, "skipped": []})

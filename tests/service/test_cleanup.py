@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from leaderboard.domain import BoardConfig, Update
+from leaderboard.errors import RedisUnavailable
 from leaderboard.service import Service
+from leaderboard.service.cleanup import Progress
+from leaderboard.settings import Settings
+from leaderboard.store import Store
 from tests.redis_process import RedisTarget
 from tests.service.test_events import Follower
 
@@ -30,6 +37,11 @@ async def board_with(service: Service, stale: int, fresh: int, top: int = 5) -> 
     updates = [Update(f"f{j}", REGIONS[j % 3], j * 7 % 101) for j in range(fresh)]
     if updates:
         await service.scores.submit_batch("c", updates)
+
+
+def cleanup_locks(target: RedisTarget) -> set[str]:
+    names = target.keys()
+    return {k for k in names if k.endswith(":cleanup-lock")}
 
 
 async def test_only_stale_players_go_from_every_view(
@@ -109,3 +121,68 @@ async def test_100k_stale_players_go_in_bounded_batches(
     assert report.largest_batch <= 1_200
     assert calls >= report.batches
     assert (await service.boards.describe("c"))["players"]["global"] == 100
+
+
+async def test_a_board_whose_regions_never_catch_up_gives_up_with_503(
+    service: Service, clean_redis: RedisTarget
+) -> None:
+    """A change of the board cut short after its config (the regions' copies never written)
+    leaves the region stale at every reload: the run gives up instead of spinning."""
+    await board_with(service, stale=10, fresh=0)
+    record = await service.boards.record("c")
+    r = clean_redis.client(decode_responses=True)
+    r.hset(record.meta("eu"), "version", record.version - 1)
+
+    async def repair_later() -> None:  # ends a run that never gives up, so the test fails
+        await asyncio.sleep(30)
+        r.hset(record.meta("eu"), "version", record.version)
+
+    repair = asyncio.create_task(repair_later())
+    try:
+        with pytest.raises(RedisUnavailable, match="kept changing"):
+            await service.cleanup.run("c")
+    finally:
+        repair.cancel()
+        r.close()
+    assert not cleanup_locks(clean_redis)
+
+
+def put_in_thread(settings: Settings, config: BoardConfig) -> None:
+    """Changes the board from another event loop, waiting for it: deterministic in a callback."""
+
+    async def put() -> None:
+        other = Service.build(
+            Store.connect(settings.redis_url, 2, 2.0, cluster=settings.redis_cluster), settings
+        )
+        try:
+            await other.boards.put(config)
+        finally:
+            await other.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, put()).result()
+
+
+async def test_regions_removed_during_a_run_are_skipped_and_their_locks_released(
+    service: Service, settings: Settings, clean_redis: RedisTarget
+) -> None:
+    regions = tuple(f"r{i}" for i in range(20))
+    await service.boards.put(BoardConfig("m", regions, inactive_after_days=1))
+    record = await service.boards.record("m")
+    old = int(time.time() * 1000) - 10 * DAY_MS
+    await service.store.write(record, [("r19", [(f"p{j}", j, None) for j in range(7)])], old, False)
+    seen: list[str] = []
+
+    def shrink_once(p: Progress) -> None:
+        seen.append(p.region)
+        if len(seen) == 1:
+            put_in_thread(settings, BoardConfig("m", ("r19",), inactive_after_days=1))
+
+    report = await service.cleanup.run("m", progress=shrink_once)
+    assert report.removed == {"m": 7}
+    assert report.locked == []
+    assert seen[-1] == "r19"
+    assert not cleanup_locks(clean_redis)
+    await service.boards.put(BoardConfig("m", regions, inactive_after_days=1))
+    again = await service.cleanup.run("m")
+    assert (again.removed, again.locked) == ({"m": 0}, [])
