@@ -1,194 +1,36 @@
-"""Board storage in Redis: every read and write of the service goes through ``Store``."""
+"""The store's one entry point: ``Store`` holds the connections (and a replica for reads)
+and hands each call to the module that holds its concern (configs, reads, writes, locks,
+mirror); what it keeps itself is small."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import (
-    ClusterError,
-    NoScriptError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    RedisClusterException,
-    ResponseError,
-    TryAgainError,
-)
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError
 
-from leaderboard.domain import (
-    GLOBAL,
-    LAST_STREAM_ID,
-    BoardConfig,
-    Mode,
-    Order,
-    RegionSlice,
-    Standing,
-)
-from leaderboard.errors import (
-    BoardNotEmpty,
-    KeptMoving,
-    RedisUnavailable,
-    RegionInUse,
-    ScoreOutOfRange,
-    StaleBoard,
-)
-from leaderboard.store import keys
+from leaderboard.domain import LAST_STREAM_ID, BoardConfig, RegionSlice, Standing
+from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
+from leaderboard.store.configs import Configs
+from leaderboard.store.locks import PlayerLocks
+from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
-from leaderboard.store.replies import BoardPut, Page, Presence, Records, Window
-from leaderboard.store.scripts import Scripts
-from leaderboard.store.writes import Snapshots, Writes
+from leaderboard.store.reads import Reads, scores_of
+from leaderboard.store.records import BoardRecord
+from leaderboard.store.runner import Client, Runner, translated
+from leaderboard.store.writes import Chunk, Writes
 
-P = ParamSpec("P")
 T = TypeVar("T")
-Client = aioredis.Redis | RedisCluster
-Call = tuple[str, list[str], list[Any]]  # script name, keys, arguments
 log = logging.getLogger(__name__)
-UNLINK_CHUNK = 1000
-# Error replies that mean "not now" (a long script, a failover, a cluster move), never "bad input".
-REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 CLEANUP_BUCKETS = 256  # activity buckets one cleanup call reads at most
 CLEANUP_PLAYERS = 1000  # players one cleanup call examines, about (whole buckets)
-READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 503
 REPLICA_PAUSE = 1.0  # seconds reads skip a replica that failed to answer one
 REPLICA_TIMEOUT = 0.5  # seconds a read waits for the replica's reply before asking Redis
-
-
-async def read_attempts() -> AsyncIterator[int]:
-    """Attempt numbers, with a random pause before each retry that doubles each time (up
-    to 128 ms, about 0.25 s in all): a move takes a few round trips, so a read that met
-    one usually finds the regions quiet again on the next try."""
-    for attempt in range(READ_ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(random.uniform(0, 0.001 * 2**attempt))
-        yield attempt
-
-
-def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Turns any way of Redis not answering, or refusing writes, into the contract's 503."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await fn(*args, **kwargs)
-        except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
-        except (ClusterError, RedisClusterException) as exc:  # failover, slot moving
-            raise RedisUnavailable(f"Redis Cluster cannot serve this now ({exc})") from exc
-        except ResponseError as exc:
-            mapped = script_error(exc)
-            if isinstance(mapped, RedisUnavailable):
-                raise mapped from exc
-            raise
-
-    return wrapper
-
-
-def _reply(text: str) -> str:
-    """The error reply itself, out of redis-py's wording for a refused MULTI/EXEC."""
-    for marker in ("caused error: ", "discarded because of: "):
-        _, found, rest = text.partition(marker)
-        if found:
-            return rest.lstrip("('\"")
-    return text
-
-
-def script_error(exc: ResponseError) -> Exception:
-    """Maps a script's error reply to the exception the caller acts on."""
-    text = str(exc)
-    word, _, rest = _reply(text).partition(" ")
-    if isinstance(exc, NoScriptError):  # still missing after a load: a failover meanwhile
-        return RedisUnavailable(f"Redis lost the service's scripts ({text}); retry")
-    if isinstance(exc, (OutOfMemoryError, ReadOnlyError)):
-        return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
-    if isinstance(exc, (ClusterError, TryAgainError)):  # redis-py drops CLUSTERDOWN etc.
-        return RedisUnavailable(f"Redis Cluster cannot serve this now ({text}); retry")
-    if word in ("STALE", "RETRY", "NOBOARD"):  # NOBOARD: the board, or a region, is gone
-        return StaleBoard(text)
-    if "non local key" in text:  # a script met a bucket key whose slot is migrating
-        return RedisUnavailable(f"Redis Cluster is moving this region ({text}); retry")
-    if word in REFUSALS:
-        return RedisUnavailable(f"Redis cannot serve this now ({text}); retry in a moment")
-    if word == "RANGE":
-        return ScoreOutOfRange(int(rest))
-    if word == "REGION_IN_USE":
-        return RegionInUse(rest)
-    if word == "NOT_EMPTY":
-        return BoardNotEmpty("order and mode cannot change while the board holds players")
-    return exc
-
-
-@dataclass(frozen=True)
-class BoardRecord:
-    """A board's configuration as stored, with what only the store cares about."""
-
-    config: BoardConfig
-    version: int
-    buckets: int
-
-    tags: tuple[str, ...] = ()  # per region, see keys.place; () for boards from before tags
-
-    @functools.cached_property
-    def _tags(self) -> dict[str, str]:
-        return dict(zip(self.config.regions, self.tags or self.config.regions, strict=True))
-
-    def tag(self, region: str) -> str:
-        return self._tags[region]
-
-    def zset(self, region: str) -> str:
-        return keys.zset(self.config.board, self.tag(region))
-
-    def meta(self, region: str) -> str:
-        return keys.meta(self.config.board, self.tag(region))
-
-    def outs(self, region: str) -> str:
-        return keys.outs(self.config.board, self.tag(region))
-
-    def ins(self, region: str) -> str:
-        return keys.ins(self.config.board, self.tag(region))
-
-    def cleanup_lock(self, region: str) -> str:
-        return keys.cleanup_lock(self.config.board, self.tag(region))
-
-    def stream(self, scope: str) -> str:
-        tag = scope if scope == GLOBAL else self.tag(scope)
-        return keys.stream(self.config.board, tag)
-
-    def script_keys(self, region: str) -> list[str]:
-        """What the region scripts that see moves take first: meta, zset, outs, ins."""
-        return [self.meta(region), self.zset(region), self.outs(region), self.ins(region)]
-
-    def window_keys(self, region: str) -> list[str]:
-        """What around.lua takes per region: meta, zset."""
-        return [self.meta(region), self.zset(region)]
-
-    def zsets(self, regions: Sequence[str] | None = None) -> list[str]:
-        return [self.zset(r) for r in (regions or self.config.regions)]
-
-
-def _record(board: str, raw: dict[str, str]) -> BoardRecord | None:
-    if not raw:
-        return None
-    config = BoardConfig(
-        board=board,
-        regions=tuple(raw["regions"].split(",")),
-        order=Order(raw["order"]),
-        mode=Mode(raw["mode"]),
-        inactive_after_days=int(raw["inactive_after_days"]),
-        top_events=int(raw["top_events"]),
-    )
-    tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
-    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags)
 
 
 class Store:
@@ -202,11 +44,13 @@ class Store:
         self.redis = client
         self.replica = replica
         self._replica_back = 0.0  # after a failure of the replica: when to try it again
-        self.cluster = isinstance(client, RedisCluster)
-        self.scripts = Scripts()
         self.events_cap = events_cap
-        self.timeout = timeout
-        self.writes = Writes(self)
+        self.runner = Runner(client)
+        self.mirror = Mirror(self.runner, events_cap)
+        self.locks = PlayerLocks(self.runner, timeout)
+        self.configs = Configs(self.runner, self.mirror)
+        self.reads = Reads(self.runner)
+        self.writes = Writes(self.runner, self.locks, self.mirror, events_cap)
 
     @classmethod
     def connect(
@@ -282,238 +126,33 @@ class Store:
     async def ping(self) -> None:
         await self.redis.ping()
 
-    async def _eval(
-        self,
-        calls: Sequence[Call],
-        atomic: bool = False,
-        client: Client | None = None,
-    ) -> list[Any]:
-        """Runs script calls pipelined, in order; each result is a value or an exception.
+    # Boards (configs.py)
 
-        A call refused with NOSCRIPT ran nothing, so after loading the scripts it is
-        simply sent again. ``atomic`` (standalone Redis only) runs them in MULTI/EXEC.
-        """
-        client = client or self.redis
-        results: list[Any] = [None] * len(calls)
-        todo = list(range(len(calls)))
-        for attempt in range(2):
-            pipe = client.pipeline(transaction=atomic)
-            for i in todo:
-                name, ks, args = calls[i]
-                # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
-                # the command, which it routes by the slot of the script's keys.
-                pipe.execute_command("EVALSHA", self.scripts.sha[name], len(ks), *ks, *args)
-            try:
-                replies = await pipe.execute(raise_on_error=False)
-            except ResponseError as exc:  # MULTI/EXEC refused whole, e.g. BUSY
-                raise script_error(exc) from None
-            missing = []
-            for i, reply in zip(todo, replies, strict=True):
-                if isinstance(reply, NoScriptError) and attempt == 0:
-                    missing.append(i)
-                elif isinstance(reply, ResponseError):
-                    results[i] = script_error(reply)
-                elif isinstance(
-                    reply,
-                    (RedisConnectionError, RedisTimeoutError, ClusterError, RedisClusterException),
-                ):
-                    raise reply
-                else:
-                    results[i] = reply
-            if not missing:
-                break
-            await self._load_scripts(client)
-            todo = list(range(len(calls))) if atomic else missing  # one instant: all again
-        return results
-
-    async def _eval_one(self, name: str, ks: list[str], args: list[Any]) -> Any:
-        """One call without a pipeline: the cheaper path for a single script. A call
-        refused with NOSCRIPT is sent once more, after loading the scripts."""
-        call = (self.scripts.sha[name], len(ks), *ks, *args)
-        try:
-            try:
-                return await self.redis.evalsha(*call)
-            except NoScriptError:
-                await self._load_scripts()
-            return await self.redis.evalsha(*call)
-        except ResponseError as exc:
-            raise script_error(exc) from None
-
-    async def _load_scripts(self, client: Client | None = None) -> None:
-        """On a cluster SCRIPT LOAD goes to every master (a promoted replica has none)."""
-        client = client or self.redis
-        if self.cluster:
-            for source in self.scripts.source.values():
-                await client.script_load(source)
-            return
-        pipe = client.pipeline(transaction=False)
-        for source in self.scripts.source.values():
-            pipe.script_load(source)
-        await pipe.execute()
-
-    # Boards
-
-    @translated
     async def load_board(self, board: str) -> BoardRecord | None:
-        return _record(board, await self.redis.hgetall(keys.config(board)))
+        return await self.configs.load_board(board)
 
-    @translated
     async def load_all_boards(self) -> list[BoardRecord]:
-        ids = sorted(await self.redis.smembers(keys.REGISTRY))
-        pipe = self.redis.pipeline(transaction=False)
-        for board in ids:
-            pipe.hgetall(keys.config(board))
-        raws = await pipe.execute()
-        records = (_record(b, raw) for b, raw in zip(ids, raws, strict=True))
-        return [r for r in records if r is not None]
+        return await self.configs.load_all_boards()
 
-    @translated
     async def put_board(
         self, config: BoardConfig, old: BoardRecord | None, buckets: int
     ) -> tuple[bool, int]:
-        """Writes the config, then each region's copy of it (other slots).
+        return await self.configs.put_board(config, old, buckets)
 
-        Raises StaleBoard when the config changed since ``old`` was read. Player counts
-        are read before the config changes: a write that slips into a region being
-        removed meanwhile is the one race this leaves (see the README).
-        """
-        board = config.board
-        if old is None:
-            await self.finish_delete(board)
-        old_regions = old.config.regions if old else ()
-        tag_of = {r: old.tag(r) for r in old_regions} if old else {}
-        kept = {r: t for r, t in tag_of.items() if r in config.regions}
-        tags = keys.place(board, config.regions, kept)
-        tag_of.update(zip(config.regions, tags, strict=True))
-        regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
-        pipe = self.redis.pipeline(transaction=False)
-        for region in regions:  # players, and players on their way out (pull.lua)
-            pipe.zcard(keys.zset(board, tag_of[region]))
-            pipe.hlen(keys.outs(board, tag_of[region]))
-        sizes = await pipe.execute()
-        counts = [sizes[i] + sizes[i + 1] for i in range(0, len(sizes), 2)]
-        ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
-        ks += [keys.sequences(board), *(keys.top_copy(board, r) for r in regions)]
-        args: list[Any] = [
-            ",".join(old_regions),
-            ",".join(config.regions),
-            config.order.value,
-            config.mode.value,
-            config.inactive_after_days,
-            config.top_events,
-            buckets,
-            ",".join(tags),
-        ]
-        for region, count in zip(regions, counts, strict=True):
-            args += (region, count)
-        put = BoardPut.decode(await self._eval_one("put_board", ks, args))
-        record = BoardRecord(config, put.version, put.buckets, tags)
-        removed = [tag_of[r] for r in old_regions if r not in config.regions]
-        await self._spread(record, removed, put.rebuild)
-        return put.created, put.version
-
-    async def _spread(self, record: BoardRecord, removed: Sequence[str], rebuild: bool) -> None:
-        """put_board.lua's second step: the registry, each region's copy of the config
-        (other slots; the tags of ``removed`` regions lose theirs), and the global mirror
-        when put_board.lua emptied it."""
-        config = record.config
-        await self.redis.sadd(keys.REGISTRY, config.board)
-        fields = [record.version, config.mode.value, record.buckets, config.top_events]
-        fields.append(config.sign)
-        calls = [
-            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1]) for r in config.regions
-        ]
-        calls += [
-            ("region_meta", [keys.meta(config.board, t), keys.zset(config.board, t)], [*fields, 0])
-            for t in removed
-        ]
-        await self._raising(calls)
-        if rebuild:
-            await self.resync(record)
-
-    @translated
     async def repair(self, record: BoardRecord) -> None:
-        """Finishes a config change cut short after put_board.lua (Redis went away): until
-        every region holds the config's version, each script refuses the board as stale."""
-        await self._spread(record, (), rebuild=True)
+        await self.configs.repair(record)
 
-    async def resync(self, record: BoardRecord) -> None:
-        """Rebuilds the global mirror from every region's top N."""
-        snapshots = Snapshots()
-        calls = [
-            ("snapshot", [record.meta(r), record.zset(r)], [record.version])
-            for r in record.config.regions
-        ]
-        for region, reply in zip(record.config.regions, await self._raising(calls), strict=True):
-            snapshots.add(region, reply)
-        await self.writes.sync(record, snapshots, int(time.time() * 1000))
-
-    async def _raising(
-        self,
-        calls: Sequence[Call],
-        atomic: bool = False,
-        client: Client | None = None,
-    ) -> list[Any]:
-        replies = await self._eval(calls, atomic, client)
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
-        return replies
-
-    @translated
     async def delete_board(self, record: BoardRecord) -> None:
-        """Removes the config and metas first, so that writes in flight fail cleanly.
+        await self.configs.delete_board(record)
 
-        The region keys go afterwards, in chunks; a marker naming them stays until they
-        are gone, so a deletion cut short (Redis down) is finished before the board id is
-        used again, and never leaves old players for a new board of the same name.
-        """
-        board, regions = record.config.board, record.config.regions
-        await self.redis.hset(
-            keys.deleting(board),
-            mapping={
-                "regions": ",".join(regions),
-                "tags": ",".join(record.tag(r) for r in regions),
-                "buckets": record.buckets,
-            },
-        )
-        await self.redis.delete(keys.config(board), *keys.board_keys(board, list(regions)))
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.srem(keys.REGISTRY, board)
-        for region in regions:
-            pipe.execute_command("DEL", record.meta(region))
-        await pipe.execute()
-        await self.finish_delete(board)
-
-    @translated
     async def finish_delete(self, board: str) -> bool:
-        """Removes what an earlier deletion of ``board`` left; answers whether there was any."""
-        marker = await self.redis.hgetall(keys.deleting(board))
-        if not marker:
-            return False
-        buckets, regions = int(marker["buckets"]), marker["regions"].split(",")
-        tags = marker.get("tags", marker["regions"]).split(",")
-        # One UNLINK per slot (a region's keys, the board's): a cluster pipeline's own
-        # unlink method splits keys by slot outside the pipeline, so send the command.
-        pipe = self.redis.pipeline(transaction=False)
-        for tag in tags:
-            every = keys.region_keys(board, tag, buckets)
-            for i in range(0, len(every), UNLINK_CHUNK):
-                pipe.execute_command("UNLINK", *every[i : i + UNLINK_CHUNK])
-        pipe.execute_command("UNLINK", *keys.board_keys(board, regions))
-        await pipe.execute()
-        await self.redis.delete(keys.deleting(board))
-        return True
+        return await self.configs.finish_delete(board)
 
-    # Scores
+    # Scores (writes.py)
 
     @translated
     async def write(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[tuple[str, Sequence[tuple[str, int, str | None]]]],
-        now: int,
-        ranks: bool,
+        self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
     ) -> list[Any]:
         """Applies chunks of (player, score, name) per region, in order (see writes.py).
 
@@ -522,239 +161,25 @@ class Store:
         """
         return await self.writes.write(record, chunks, now, ranks)
 
-    # Reads
-
-    def _calls(
-        self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
-    ) -> list[Call]:
-        """One call per region of a read script taking (meta, zset, outs, ins)."""
-        return [(name, record.script_keys(r), [record.version, *args]) for r in regions]
-
-    async def _moves(
-        self, client: Client, record: BoardRecord, regions: Sequence[str]
-    ) -> list[int]:
-        pipe = client.pipeline(transaction=False)
-        for r in regions:
-            pipe.hget(record.meta(r), "mv")
-        return [int(n or 0) for n in await pipe.execute()]
+    # Reads (reads.py), from the replica when there is one
 
     @translated
     async def pages(
         self, record: BoardRecord, ranges: Sequence[tuple[str, int, int]], moving: bool = False
     ) -> list[RegionSlice]:
-        """Entries at list positions [start, stop] of each named region.
-
-        With ``moving`` (a global view), players between two regions come as extra
-        slices of their own (see moving_slices), and the slices must show one instant
-        (see moved in _lib.lua): on one Redis the calls run in MULTI/EXEC, on a cluster
-        each region's move count is read again in a second round trip.
-        """
-        return await self._read(lambda client: self._pages(client, record, ranges, moving))
-
-    async def _pages(
-        self,
-        client: Client,
-        record: BoardRecord,
-        ranges: Sequence[tuple[str, int, int]],
-        moving: bool,
-    ) -> list[RegionSlice]:
-        sign = record.config.sign
-        calls = [
-            (
-                "page",
-                record.script_keys(r),
-                [record.version, start, stop, int(moving)],
-            )
-            for r, start, stop in ranges
-        ]
-        atomic = moving and not self.cluster
-        async for _ in read_attempts():
-            replies = await self._raising(calls, atomic, client)
-            pages = [
-                Page.decode(region, reply, sign)
-                for (region, _, _), reply in zip(ranges, replies, strict=True)
-            ]
-            if moving and not atomic:
-                moves = await self._moves(client, record, [r for r, _, _ in ranges])
-                if [p.moves for p in pages] != moves:
-                    continue
-            out = [
-                RegionSlice(region, start, p.better, p.total, p.entries)
-                for (region, start, _), p in zip(ranges, pages, strict=True)
-            ]
-            return out + moving_slices([p.records for p in pages], record.config.regions, sign)
-        raise KeptMoving()
-
-    async def _per_region(
-        self,
-        client: Client,
-        name: str,
-        regions: Sequence[str],
-        keys_of: Callable[[str], list[str]],
-        args: list[Any],
-    ) -> list[list[Any]]:
-        """A script that takes any number of regions, answered per region: one call per
-        region on a cluster (one slot each), one call for them all on one Redis."""
-        if self.cluster:
-            calls = [(name, keys_of(r), args) for r in regions]
-            return [reply[0] for reply in await self._raising(calls, client=client)]
-        ks = [k for r in regions for k in keys_of(r)]
-        return (await self._raising([(name, ks, args)], client=client))[0]
-
-    async def _players(
-        self, client: Client, record: BoardRecord, regions: Sequence[str], player_id: str
-    ) -> list[Presence]:
-        """player.lua's answer per region; on one Redis one instant, and counts against
-        the score it found."""
-        args = [record.version, player_id]
-        replies = await self._per_region(client, "player", regions, record.script_keys, args)
-        return [Presence.decode(r, reply) for r, reply in zip(regions, replies, strict=True)]
+        return await self._read(lambda client: self.reads.pages(client, record, ranges, moving))
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
-        """Where the player is and its score, then (on a cluster, or when the player is
-        between two regions) the counts elsewhere in a second round trip."""
-
-        async def read(client: Client) -> Standing | None:
-            async for _ in read_attempts():
-                found = await self._standing(client, record, player_id)
-                if found is not False:
-                    return found
-            raise KeptMoving()
-
-        return await self._read(read)
-
-    async def _standing(
-        self, client: Client, record: BoardRecord, player_id: str
-    ) -> Standing | bool | None:
-        """The standing, or False when a move ran between the two round trips."""
-        regions, sign = record.config.regions, record.config.sign
-        found = await self._players(client, record, regions, player_id)
-        moving = moving_slices([p.records for p in found], regions, sign)
-        passing = {pid: (s.region, score, name) for s in moving for pid, score, name in s.entries}
-        home = next((p for p in found if p.score is not None), None)
-        better = {}
-        if home is not None and home.score is not None:
-            region, internal, name = home.records.region, home.score, home.name
-            better = {
-                p.records.region: p.better
-                for p in found
-                if p is home or not self.cluster  # one Redis counted them all
-            }
-        elif player_id in passing:
-            region, score, name = passing[player_id]
-            internal = sign * score
-        else:
-            return None
-        others = [r for r in regions if r not in better]
-        if others:
-            pipe = client.pipeline(transaction=False)  # per node in this order: counts,
-            for r in others:  # then the move counts that must not have changed since
-                pipe.zcount(record.zset(r), "-inf", f"({internal}")
-            for r in regions:
-                pipe.hget(record.meta(r), "mv")
-            counts = await pipe.execute()
-            if [int(n or 0) for n in counts[len(others) :]] != [p.moves for p in found]:
-                return False
-            better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
-        ahead = sum(
-            1
-            for pid, (_, score, _) in passing.items()
-            if pid != player_id and sign * score < internal
-        )
-        totals = {p.records.region: p.total for p in found}
-        return Standing(
-            region=region,
-            score=sign * internal,
-            name=name,
-            better_in_region=better[region],
-            better_overall=sum(better.values()) + ahead,
-            total_in_region=totals[region] + (home is None),
-            total_overall=sum(totals.values()) + len(passing),
-        )
+        return await self._read(lambda client: self.reads.standing(client, record, player_id))
 
     @translated
     async def around(
         self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
     ) -> list[RegionSlice] | None:
-        """The player's score, then each region's window around it: on one Redis both in
-        one MULTI/EXEC (one instant); on a cluster, or for a player between two regions,
-        in two round trips, checked against the regions' move counts."""
         return await self._read(
-            lambda client: self._around(client, record, regions, player_id, radius)
+            lambda client: self.reads.around(client, record, regions, player_id, radius)
         )
-
-    async def _around(
-        self,
-        client: Client,
-        record: BoardRecord,
-        regions: Sequence[str],
-        player_id: str,
-        radius: int,
-    ) -> list[RegionSlice] | None:
-        sign = record.config.sign
-        glob = tuple(regions) == record.config.regions
-        async for _ in read_attempts():
-            if self.cluster:
-                found, windows = await self._players(client, record, regions, player_id), []
-            else:
-                found, windows = await self._players_and_windows(
-                    client, record, regions, player_id, radius
-                )
-            moving = moving_slices([p.records for p in found], regions, sign) if glob else []
-            if not windows:
-                scores = [p.score for p in found if p.score is not None]
-                scores += [
-                    sign * sc for s in moving for pid, sc, _ in s.entries if pid == player_id
-                ]
-                if not scores:
-                    return None
-                windows = await self._windows(client, record, regions, player_id, scores[0], radius)
-                if [w.moves for w in windows] != [p.moves for p in found]:
-                    continue
-            out = [
-                RegionSlice(region, w.start, w.better, 0, w.entries)
-                for region, w in zip(regions, windows, strict=True)
-            ]
-            out += moving
-            if any(pid == player_id for s in out for pid, _, _ in s.entries):
-                return out
-            return None  # deleted between the two round trips
-        raise KeptMoving()
-
-    async def _windows(
-        self,
-        client: Client,
-        record: BoardRecord,
-        regions: Sequence[str],
-        player_id: str,
-        score: int,
-        radius: int,
-    ) -> list[Window]:
-        """around.lua's window per region, around a known score."""
-        args = [record.version, player_id, score, radius]
-        replies = await self._per_region(client, "around", regions, record.window_keys, args)
-        return [Window.decode(reply, record.config.sign) for reply in replies]
-
-    async def _players_and_windows(
-        self,
-        client: Client,
-        record: BoardRecord,
-        regions: Sequence[str],
-        player_id: str,
-        radius: int,
-    ) -> tuple[list[Presence], list[Window]]:
-        """One Redis: player.lua and around.lua over every region, in one MULTI/EXEC; the
-        windows are empty when no zset holds the player (absent, or between regions)."""
-        players = [k for r in regions for k in record.script_keys(r)]
-        zsets = [k for r in regions for k in record.window_keys(r)]
-        calls = [
-            ("player", players, [record.version, player_id]),
-            ("around", zsets, [record.version, player_id, "", radius]),
-        ]
-        replies, windows = await self._raising(calls, True, client)
-        found = [Presence.decode(r, reply) for r, reply in zip(regions, replies, strict=True)]
-        return found, [Window.decode(w, record.config.sign) for w in windows]
 
     @translated
     async def totals(self, record: BoardRecord) -> dict[str, int]:
@@ -766,32 +191,23 @@ class Store:
 
     @translated
     async def scores_of(self, record: BoardRecord, player_ids: Sequence[str]) -> dict[str, int]:
-        """Current scores of these players, wherever they are (one ZMSCORE per region)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for zkey in record.zsets():
-            pipe.zmscore(zkey, list(player_ids))
-        found: dict[str, int] = {}
-        for scores in await pipe.execute():
-            for pid, score in zip(player_ids, scores, strict=True):
-                if score is not None:
-                    found[pid] = record.config.sign * int(score)
-        return found
+        return await scores_of(self.redis, record, player_ids)
 
     @translated
     async def delete_player(self, record: BoardRecord, player_id: str, now: int) -> bool:
         """Under the player's lock, so that no move of it runs meanwhile."""
         token, snapshots = secrets.token_hex(8), Snapshots()
-        await self.writes.lock(record, token, [player_id])
+        await self.locks.take(record, token, [player_id])
         try:
-            calls = self._calls(
+            calls = self.reads.calls(
                 "delete_player", record, record.config.regions, [player_id, now, self.events_cap]
             )
-            replies = await self._raising(calls)
+            replies = await self.runner.raising(calls)
         finally:
-            await self.writes.unlock(record, token, [player_id])
+            await self.locks.release(record, token, [player_id])
         for region, (_, snapshot) in zip(record.config.regions, replies, strict=True):
             snapshots.add(region, snapshot)
-        await self.writes.sync(record, snapshots, now)
+        await self.mirror.sync(record, snapshots, now)
         return any(int(removed) for removed, _ in replies)
 
     # Cleanup
@@ -816,7 +232,7 @@ class Store:
             ("lock", [record.cleanup_lock(r)], [token, 0])
             for r in (record.config.regions if regions is None else regions)
         ]
-        await self._eval(calls)
+        await self.runner.eval(calls)
 
     @translated
     async def cleanup_batch(
@@ -842,14 +258,14 @@ class Store:
         args += [now, self.events_cap, token]
         calls = [("cleanup", ks, args)]
         calls += [("lock", [held.cleanup_lock(r)], [token, ttl_ms]) for r in held.config.regions]
-        batch = (await self._eval(calls))[0]
+        batch = (await self.runner.eval(calls))[0]
         if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
             return None
         if isinstance(batch, Exception):
             raise batch
         snapshots = Snapshots()
         snapshots.add(region, batch[3])
-        await self.writes.sync(record, snapshots, now)
+        await self.mirror.sync(record, snapshots, now)
         return int(batch[0]), int(batch[1]), int(batch[2])
 
     @translated
@@ -867,31 +283,3 @@ class Store:
     async def last_event_id(self, record: BoardRecord, scope: str) -> str:
         newest = await self.redis.xrevrange(record.stream(scope), count=1)
         return newest[0][0] if newest else "0-0"
-
-
-def moving_slices(
-    records: Sequence[Records], regions: Sequence[str], sign: int
-) -> list[RegionSlice]:
-    """Players between two regions, from every region's move records, as complete slices.
-
-    ``records`` holds (region, its out records, its in records) as HGETALL gives them. A
-    player pulled out of a region (out record) whose destination does not hold the same
-    token (in record) is in no zset: it is counted here once, in its destination region
-    (or the region it left, when the destination was removed from the board meanwhile).
-    """
-    arrived = {(ins[i], ins[i + 1]) for _, _, ins in records for i in range(0, len(ins), 2)}
-    rows: dict[str, tuple[str, int, str]] = {}
-    for region, outs, _ in records:
-        for i in range(0, len(outs), 2):
-            pid, (token, dst, score, name) = outs[i], outs[i + 1].split("\t", 3)
-            if (pid, token) not in arrived and pid not in rows:
-                rows[pid] = (dst if dst in regions else region, int(score), name)
-    by_region: dict[str, list[tuple[int, str, str | None]]] = {}
-    for pid, (region, score, name) in rows.items():
-        by_region.setdefault(region, []).append((score, pid, name or None))
-    return [
-        RegionSlice(
-            region, 0, 0, len(found), [(pid, sign * s, name) for s, pid, name in sorted(found)]
-        )
-        for region, found in by_region.items()
-    ]

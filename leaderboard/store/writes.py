@@ -26,40 +26,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-from redis.exceptions import RedisError
+from typing import Any, NamedTuple
 
 from leaderboard.domain import Mode, crossing, incr_overflow
-from leaderboard.errors import LeaderboardError, RedisUnavailable, ScoreOutOfRange
-from leaderboard.store import keys
+from leaderboard.errors import RedisUnavailable, ScoreOutOfRange
+from leaderboard.store.locks import PlayerLocks
+from leaderboard.store.mirror import Mirror, Snapshots
+from leaderboard.store.reads import scores_of
+from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Pulled, Written
-
-if TYPE_CHECKING:
-    from leaderboard.store.redis_store import BoardRecord, Store
+from leaderboard.store.runner import FAILURES, Runner
 
 log = logging.getLogger(__name__)
 Item = tuple[str, int, str | None]
 Chunk = tuple[str, Sequence[Item]]
 LOCKED_ATTEMPTS = 3
-# What a failed step of a write may raise: Redis not answering or refusing, a stale board.
-FAILURES = (RedisError, OSError, TimeoutError, LeaderboardError)
-
-
-@dataclass
-class Snapshots:
-    """The newest top-N snapshot each region answered, to hand to sync.lua once."""
-
-    newest: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
-
-    def add(self, region: str, snapshot: list[Any]) -> None:
-        if snapshot:
-            seq = int(snapshot[0])
-            if seq > self.newest.get(region, (0, []))[0]:
-                self.newest[region] = (seq, snapshot[1])
 
 
 class Hit(NamedTuple):
@@ -82,11 +65,11 @@ class Move:
 
 
 class Writes:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        # A mover renews its locks before it writes; a lock taken by a request that gave
-        # up (or whose command ran late, after Redis froze) lapses soon after it.
-        self.lock_ttl_ms = max(100, int(store.timeout * 2000))
+    def __init__(self, runner: Runner, locks: PlayerLocks, mirror: Mirror, events_cap: int) -> None:
+        self.runner = runner
+        self.locks = locks
+        self.mirror = mirror
+        self.events_cap = events_cap
         self._running: set[asyncio.Future[list[Any]]] = set()
 
     async def write(
@@ -118,7 +101,7 @@ class Writes:
                     results += await self._write(record, [chunk], now, ranks, snapshots)
         else:
             results = await self._write(record, chunks, now, ranks, snapshots)
-        await self.sync(record, snapshots, now)
+        await self.mirror.sync(record, snapshots, now)
         return results
 
     async def _write(
@@ -153,7 +136,7 @@ class Writes:
     ) -> dict[int, list[str]]:
         """Runs write calls for chunks ``todo``; answers the absent players of those held back."""
         absent: dict[int, list[str]] = {}
-        for i, reply in zip(todo, await self.store._eval(calls), strict=True):
+        for i, reply in zip(todo, await self.runner.eval(calls), strict=True):
             if isinstance(reply, Exception):
                 results[i] = reply
                 continue
@@ -178,7 +161,7 @@ class Writes:
         region, items = chunk
         ks = record.script_keys(region)
         mine = {pid for pid, _, _ in items if pid in carried}
-        args: list[Any] = [record.version, now, int(ranks), self.store.events_cap, int(free)]
+        args: list[Any] = [record.version, now, int(ranks), self.events_cap, int(free)]
         args += [token, len(mine)]
         for pid in mine:
             score, name = carried[pid]
@@ -230,7 +213,7 @@ class Writes:
                 )
         finally:
             try:
-                await self.unlock(record, move.token, players)
+                await self.locks.release(record, move.token, players)
             except FAILURES as exc:
                 log.warning("board %r: player locks left to expire: %s", record.config.board, exc)
 
@@ -254,7 +237,7 @@ class Writes:
             targets = {pid: chunks[i][0] for i in absent for pid, _, _ in chunks[i][1]}
             new = {pid: region for pid, region in targets.items() if pid not in move.carried}
             failure = await self._take(record, move, new, now, snapshots)
-            if failure is None and not await self.lock(
+            if failure is None and not await self.locks.take(
                 record, move.token, list(move.carried), wait=False
             ):
                 failure = RedisUnavailable("a player lock expired during the write; retry")
@@ -283,8 +266,8 @@ class Writes:
         if record.config.mode is not Mode.INCR:
             return absent
         pids = sorted({pid for i in absent for pid, _, _ in chunks[i][1]})
-        await self.lock(record, move.token, pids)
-        running = await self.store.scores_of(record, pids)
+        await self.locks.take(record, move.token, pids)
+        running = await scores_of(self.runner.client, record, pids)
         kept = {}
         for i, players in sorted(absent.items()):
             deltas = [(pid, score) for pid, score, _ in chunks[i][1]]
@@ -309,7 +292,7 @@ class Writes:
         answers a failure of a pull. A player found in a zset wins over a record, and a
         record whose move did arrive (its destination holds the same token) is stale:
         dropped, not carried."""
-        await self.lock(record, move.token, list(targets))
+        await self.locks.take(record, move.token, list(targets))
         for pid in targets:
             move.carried[pid] = (None, "")
         calls, regions = [], []
@@ -317,12 +300,12 @@ class Writes:
             for dst in sorted(set(targets.values()) - {region}):
                 pids = [pid for pid, r in targets.items() if r == dst]
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                args = [record.version, now, self.store.events_cap, move.token, dst, *pids]
+                args = [record.version, now, self.events_cap, move.token, dst, *pids]
                 calls.append(("pull", ks, args))
                 regions.append(region)
         failure = None
         hits: dict[str, list[Hit]] = {}
-        for region, reply in zip(regions, await self.store._eval(calls), strict=True):
+        for region, reply in zip(regions, await self.runner.eval(calls), strict=True):
             if isinstance(reply, Exception):
                 failure = reply
                 continue
@@ -347,7 +330,7 @@ class Writes:
             ("settle", [record.outs(r), record.meta(r)], [move.token, *pids])
             for r, pids in stale.items()
         ]
-        for reply in await self.store._eval(calls):
+        for reply in await self.runner.eval(calls):
             failure = failure or (reply if isinstance(reply, Exception) else None)
         return failure
 
@@ -363,7 +346,7 @@ class Writes:
         ]
         if not asked:
             return set()
-        pipe = self.store.redis.pipeline(transaction=False)
+        pipe = self.runner.client.pipeline(transaction=False)
         for pid, origin in asked:
             pipe.hget(record.ins(origin.split("\t")[1]), pid)
         tokens = await pipe.execute()
@@ -396,10 +379,10 @@ class Writes:
                 regions.append(region)
             if failed:
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                calls.append(("restore", ks, [now, self.store.events_cap, move.token, *failed]))
+                calls.append(("restore", ks, [now, self.events_cap, move.token, *failed]))
                 regions.append(region)
         settled: set[str] = set()
-        replies = await self.store._eval(calls)
+        replies = await self.runner.eval(calls)
         for region, (name, _, args), reply in zip(regions, calls, replies, strict=True):
             if isinstance(reply, Exception):
                 log.error(
@@ -425,51 +408,4 @@ class Writes:
             for region, pids in arrived.items()
             if pids
         ]
-        await self.store._eval(calls)
-
-    async def lock(
-        self, record: BoardRecord, token: str, players: list[str], wait: bool = True
-    ) -> bool:
-        """Takes (or renews) these players' locks, waiting while another write holds any.
-
-        Without ``wait``, answers whether they could be taken at once: a mover renews its
-        locks right before it writes, and gives up if one expired and was taken meanwhile.
-        """
-        if not players:
-            return True
-        key = keys.player_locks(record.config.board)
-        deadline = time.monotonic() + self.store.timeout
-        while True:
-            taken = await self.store._eval_one(
-                "player_locks", [key], [token, "take", self.lock_ttl_ms, *players]
-            )
-            if taken or not wait:
-                return bool(taken)
-            if time.monotonic() > deadline:
-                raise RedisUnavailable("a player is being moved by another write; retry")
-            await asyncio.sleep(0.002 + secrets.randbelow(5) / 1000)
-
-    async def unlock(self, record: BoardRecord, token: str, players: list[str]) -> None:
-        if players:
-            key = keys.player_locks(record.config.board)
-            await self.store._eval_one("player_locks", [key], [token, "release", 0, *players])
-
-    async def sync(self, record: BoardRecord, snapshots: Snapshots, now: int) -> None:
-        """Carries the regions' new top N into the global mirror.
-
-        A failure here leaves the mirror behind until the region's next top-N change
-        (the scores themselves are written): it is logged, not answered as an error.
-        """
-        board, regions = record.config.board, record.config.regions
-        calls = []
-        for region, (seq, flat) in snapshots.newest.items():
-            ks = [keys.config(board), keys.global_mirror(board), keys.sequences(board)]
-            ks += [keys.top_copy(board, region)]
-            ks += [keys.top_copy(board, r) for r in regions if r != region]
-            calls.append(("sync", ks, [region, seq, self.store.events_cap, now, *flat]))
-        try:
-            for reply in await self.store._eval(calls):
-                if isinstance(reply, Exception):
-                    raise reply
-        except FAILURES as exc:
-            log.warning("the global top-N mirror of board %r is behind: %s", board, exc)
+        await self.runner.eval(calls)

@@ -11,7 +11,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from leaderboard import errors
 from leaderboard.http.errors import ERRORS, error_for
-from leaderboard.store.redis_store import script_error
+from leaderboard.store.runner import script_error
 from tests.http.test_openapi_document import ERROR_CODES
 
 

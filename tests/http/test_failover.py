@@ -64,6 +64,7 @@ async def test_a_master_failover_loses_no_acknowledged_write(
     statuses: set[int] = set()
     deadline = time.monotonic() + 60
     read_ok = write_ok = False
+    maybe: set[str] = set()
     n = 0
     while not (read_ok and write_ok):
         assert time.monotonic() < deadline, f"no recovery; answers seen: {statuses}"
@@ -81,15 +82,18 @@ async def test_a_master_failover_loses_no_acknowledged_write(
         if post.status == 200:
             scores[f"new{n}"] = 5
             write_ok = True
+        else:  # answered at its deadline: it may still land once the replica took over
+            maybe.add(f"new{n}")
         n += 1
         await asyncio.sleep(0.05)
 
     cluster.wait_promoted(replica)
-    top = await client.get(f"/v1/boards/default/top?limit={len(scores)}")
+    top = await client.get("/v1/boards/default/top?limit=1000")
     assert top.status == 200
     page = await top.json()
-    assert page["total"] == len(scores)
-    assert {e["player_id"]: e["score"] for e in page["entries"]} == scores
+    found = {e["player_id"]: e["score"] for e in page["entries"]}
+    assert page["total"] == len(found)
+    assert {pid: score for pid, score in found.items() if pid not in maybe} == scores
     me = await client.get("/v1/boards/default/players/p042")
     assert me.status == 200
     assert (await me.json())["score"] == scores["p042"]

@@ -56,7 +56,7 @@ async def test_scripts_still_missing_after_a_load_answer_503(
     async def lost(client=None) -> None:  # the load reached a node that then went away
         await store.redis.script_flush()
 
-    monkeypatch.setattr(store, "_load_scripts", lost)
+    monkeypatch.setattr(store.runner, "load", lost)
     await store.redis.script_flush()
     with pytest.raises(RedisUnavailable):
         await store.put_board(BoardConfig("s", ("na",)), None, 64)

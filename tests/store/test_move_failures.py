@@ -54,7 +54,7 @@ async def test_a_lock_left_by_a_request_that_gave_up_lapses_soon(settings: Setti
     try:
         record = await board(store, Mode.SET)
         await store.write(record, [("na", [("a", 50, None)])], 1, False)
-        await store.writes.lock(record, "gone", ["a"])
+        await store.locks.take(record, "gone", ["a"])
         (waited,) = await store.write(record, [("eu", [("a", 60, None)])], 2, False)
         assert isinstance(waited, RedisUnavailable)  # it waited out its timeout: a 503
         await asyncio.sleep(0.5)

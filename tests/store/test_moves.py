@@ -19,7 +19,8 @@ from leaderboard.errors import KeptMoving, RedisUnavailable
 from leaderboard.service import Service, merge
 from leaderboard.settings import Settings
 from leaderboard.store import Store, keys
-from leaderboard.store.writes import Move, Snapshots
+from leaderboard.store.mirror import Snapshots
+from leaderboard.store.writes import Move
 from tests.redis_process import RedisTarget
 
 REGIONS = ("na", "eu", "apac")
@@ -130,7 +131,7 @@ async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> Non
     await store.write(record, [("na", [("a", 50, "Ann"), ("b", 40, None)])], 1, False)
     # A process pulls "a" towards eu, then dies: no write, no settle, lock left to expire.
     ks = [record.meta("na"), record.zset("na"), record.outs("na")]
-    await store._eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
+    await store.runner.eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
     total, rows = await global_view(store, record)
     assert (total, rows) == (2, [("a", 50, "eu"), ("b", 40, "na")])
     standing = await store.standing(record, "a")
@@ -192,7 +193,7 @@ async def crash_move(store: Store, record, pid: str, dst: str, score: int) -> No
     results: list = [None]
     await writes._apply(record, chunks, [0], [call], False, results, snapshots)
     assert results == [1]
-    await writes.unlock(record, move.token, [pid])
+    await store.locks.release(record, move.token, [pid])
 
 
 async def test_two_batches_holding_one_region_keep_each_players_order(store: Store) -> None:
@@ -202,9 +203,9 @@ async def test_two_batches_holding_one_region_keep_each_players_order(store: Sto
     writes = store.writes
     x = [("na", [("new1", 5, None), ("p", 10, None)]), ("na", [("p", 20, None)])]
     y = [("na", [("new2", 5, None)])]
-    first = await store._eval([writes._call(record, x[0], 1, False, False, "batch-x", {})])
-    await store._eval([writes._call(record, y[0], 1, False, False, "batch-y", {})])
-    held = await store._eval([writes._call(record, x[1], 1, False, False, "batch-x", {})])
+    first = await store.runner.eval([writes._call(record, x[0], 1, False, False, "batch-x", {})])
+    await store.runner.eval([writes._call(record, y[0], 1, False, False, "batch-y", {})])
+    held = await store.runner.eval([writes._call(record, x[1], 1, False, False, "batch-x", {})])
     assert held[0][0] == ["*"]
     results: list = [None, None]
     await writes._locked(record, x, {0: first[0][0], 1: ["*"]}, 1, False, results, Snapshots())
@@ -227,7 +228,7 @@ async def test_a_player_with_an_arrived_and_a_pending_record_counts_once(store: 
     await store.write(record, [("apac", [("r", 100, None)])], 1, False)
     await crash_move(store, record, "r", "eu", 1)
     ks = [record.meta("eu"), record.zset("eu"), record.outs("eu")]
-    await store._eval([("pull", ks, [record.version, 1, 100, "second-mover", "na", "r"])])
+    await store.runner.eval([("pull", ks, [record.version, 1, 100, "second-mover", "na", "r"])])
     assert await global_view(store, record) == (1, [("r", 101, "na")])
 
 
@@ -250,13 +251,15 @@ async def test_chunks_refused_for_a_half_applied_config_change_are_the_only_ones
     newer = [record.version + 1, "incr", 64, 10, 1, 1]
     for region in REGIONS:
         if region != lagging:
-            await store._eval([("region_meta", [record.meta(region), record.zset(region)], newer)])
+            await store.runner.eval(
+                [("region_meta", [record.meta(region), record.zset(region)], newer)]
+            )
     write = store.write
 
     async def catching_up(*args):
         results = await write(*args)
         ks = [record.meta(lagging), record.zset(lagging)]
-        await store._eval([("region_meta", ks, newer)])
+        await store.runner.eval([("region_meta", ks, newer)])
         return results
 
     store.write = catching_up  # type: ignore[method-assign]

@@ -133,15 +133,14 @@ async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(
 ) -> None:
     record = await make_board(store, BoardConfig("b", ("na", "eu")))
     await store.write(record, [("na", [("old", 5, "Old")])], 1, False)
-    finish = store.finish_delete
 
     async def outage(board: str) -> bool:
         raise RedisUnavailable("Redis went away mid-delete")
 
-    store.finish_delete = outage  # type: ignore[method-assign]
-    with pytest.raises(RedisUnavailable):
-        await store.delete_board(record)
-    store.finish_delete = finish  # type: ignore[method-assign]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store.configs, "finish_delete", outage)
+        with pytest.raises(RedisUnavailable):
+            await store.delete_board(record)
     assert await store.load_board("b") is None
 
     fresh = await make_board(store, BoardConfig("b", ("na", "eu"), order=Order.ASC))

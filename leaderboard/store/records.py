@@ -1,0 +1,73 @@
+"""A board's configuration as the store keeps it, and the keys of its regions."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order
+from leaderboard.store import keys
+
+
+@dataclass(frozen=True)
+class BoardRecord:
+    """A board's configuration as stored, with what only the store cares about."""
+
+    config: BoardConfig
+    version: int
+    buckets: int
+
+    tags: tuple[str, ...] = ()  # per region, see keys.place; () for boards from before tags
+
+    @functools.cached_property
+    def _tags(self) -> dict[str, str]:
+        return dict(zip(self.config.regions, self.tags or self.config.regions, strict=True))
+
+    def tag(self, region: str) -> str:
+        return self._tags[region]
+
+    def zset(self, region: str) -> str:
+        return keys.zset(self.config.board, self.tag(region))
+
+    def meta(self, region: str) -> str:
+        return keys.meta(self.config.board, self.tag(region))
+
+    def outs(self, region: str) -> str:
+        return keys.outs(self.config.board, self.tag(region))
+
+    def ins(self, region: str) -> str:
+        return keys.ins(self.config.board, self.tag(region))
+
+    def cleanup_lock(self, region: str) -> str:
+        return keys.cleanup_lock(self.config.board, self.tag(region))
+
+    def stream(self, scope: str) -> str:
+        tag = scope if scope == GLOBAL else self.tag(scope)
+        return keys.stream(self.config.board, tag)
+
+    def script_keys(self, region: str) -> list[str]:
+        """What the region scripts that see moves take first: meta, zset, outs, ins."""
+        return [self.meta(region), self.zset(region), self.outs(region), self.ins(region)]
+
+    def window_keys(self, region: str) -> list[str]:
+        """What around.lua takes per region: meta, zset."""
+        return [self.meta(region), self.zset(region)]
+
+    def zsets(self, regions: Sequence[str] | None = None) -> list[str]:
+        return [self.zset(r) for r in (regions or self.config.regions)]
+
+
+def record_from(board: str, raw: dict[str, str]) -> BoardRecord | None:
+    if not raw:
+        return None
+    config = BoardConfig(
+        board=board,
+        regions=tuple(raw["regions"].split(",")),
+        order=Order(raw["order"]),
+        mode=Mode(raw["mode"]),
+        inactive_after_days=int(raw["inactive_after_days"]),
+        top_events=int(raw["top_events"]),
+    )
+    tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
+    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags)
