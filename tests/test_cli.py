@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from leaderboard.cli import _event_loop
-from leaderboard.settings import VARIABLES
+from leaderboard.settings import VARIABLES, Settings, SettingsError
 from tests.redis_process import RedisTarget, free_port
 
 
@@ -157,3 +157,19 @@ def test_cleanup_command_once_and_every(tmp_path: Path, clean_redis: RedisTarget
     bad = subprocess.run([*command, "--every", "soon"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert "not a duration" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "regions",
+    ["na,a:b", "na,{eu}", "na,global", "na,na", "NA", ",", ",".join(f"r{i}" for i in range(65))],
+)
+def test_default_regions_follow_the_api_rule_for_region_names(regions: str) -> None:
+    with pytest.raises(SettingsError, match="LEADERBOARD_DEFAULT_REGIONS"):
+        Settings.from_env({"LEADERBOARD_DEFAULT_REGIONS": regions})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {"LEADERBOARD_DEFAULT_REGIONS": regions, "LEADERBOARD_DATA_DIR": "/nonexistent"}
+    out = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "serve"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "LEADERBOARD_DEFAULT_REGIONS" in out.stderr
