@@ -173,3 +173,20 @@ def test_default_regions_follow_the_api_rule_for_region_names(regions: str) -> N
     )
     assert out.returncode == 2
     assert "LEADERBOARD_DEFAULT_REGIONS" in out.stderr
+
+
+def test_cleanup_says_so_when_the_embedded_redis_does_not_start(tmp_path: Path) -> None:
+    """A data dir whose socket path is too long for a unix socket: redis-server exits."""
+    data = tmp_path / ("d" * 120)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {"LEADERBOARD_DATA_DIR": str(data)}
+    out = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "cleanup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "embedded redis-server did not start" in out.stderr
+    assert "Traceback" not in out.stderr
