@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -11,7 +12,7 @@ import multiprocessing
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from aiohttp import web
 
@@ -146,42 +147,39 @@ def _run_workers(settings: Settings, host: str, port: int, count: int) -> None:
         w.join()
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    embedded = None
-    if not settings.redis_url:
-        embedded = EmbeddedRedis(settings.data_dir)
-        try:
-            embedded.start()
-        except EmbeddedRedisError as exc:
-            log.error("%s", exc)
-            return 1
-        settings = dataclasses.replace(settings, redis_url=embedded.url)
-    log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
+@contextlib.contextmanager
+def _redis(settings: Settings, share: bool) -> Iterator[Settings]:
+    """The settings to run with: without LEADERBOARD_REDIS_URL, an embedded Redis in the
+    data dir runs for the block (``share``: one that a `serve` already runs there is used).
+    Raises EmbeddedRedisError when it does not start."""
+    if settings.redis_url:
+        yield settings
+        return
+    embedded = EmbeddedRedis(settings.data_dir)
+    own = not (share and embedded.answers())
+    if own:
+        embedded.start()
     try:
+        yield dataclasses.replace(settings, redis_url=embedded.url)
+    finally:
+        if own:
+            embedded.stop()
+            log.info("embedded Redis stopped")
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    with _redis(settings, share=False) as settings:
+        log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
         if workers == 1:
             _run_worker(settings, host, port, False)
         else:
             _run_workers(settings, host, port, workers)
-    finally:
-        if embedded is not None:
-            embedded.stop()
-            log.info("embedded Redis stopped")
     return 0
 
 
 def cleanup(settings: Settings, board: str | None, older: int | None, every: int | None) -> int:
-    embedded = None
-    if not settings.redis_url:
-        local = EmbeddedRedis(settings.data_dir)
-        if not local.answers():  # no `serve` is running on this data dir: start our own
-            local.start()
-            embedded = local
-        settings = dataclasses.replace(settings, redis_url=local.url)
-    try:
+    with _redis(settings, share=True) as settings:
         return asyncio.run(run_cleanup(settings, board, older, every))
-    finally:
-        if embedded is not None:
-            embedded.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,9 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leaderboard: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
-    if args.command == "cleanup":
-        return cleanup(settings, args.board, args.older_than, args.every)
-    if args.workers < 1:
+    if args.command == "serve" and args.workers < 1:
         print("leaderboard: --workers must be at least 1", file=sys.stderr)
         return 2
-    return serve(settings, args.host, args.port, args.workers)
+    try:
+        if args.command == "cleanup":
+            return cleanup(settings, args.board, args.older_than, args.every)
+        return serve(settings, args.host, args.port, args.workers)
+    except EmbeddedRedisError as exc:
+        log.error("%s", exc)
+        return 1

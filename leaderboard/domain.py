@@ -108,6 +108,22 @@ class Entry:
         return out
 
 
+def regions_problem(regions: object) -> str | None:
+    """Why ``regions`` cannot be a board's list of regions, or None: one rule for a `PUT`
+    body and for LEADERBOARD_DEFAULT_REGIONS (the names end up in Redis key hash tags)."""
+    if (
+        not isinstance(regions, list | tuple)
+        or not 1 <= len(regions) <= MAX_REGIONS
+        or not all(isinstance(r, str) and REGION_NAME.fullmatch(r) for r in regions)
+    ):
+        return f"must be a list of 1 to {MAX_REGIONS} names matching ^{REGION_NAME.pattern}$"
+    if len(set(regions)) != len(regions):
+        return "region names must be unique"
+    if GLOBAL in regions:
+        return "'global' is the merged scope, not a region"
+    return None
+
+
 def is_score(value: object) -> bool:
     return type(value) is int and -MAX_SCORE <= value <= MAX_SCORE
 

@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from leaderboard.errors import LeaderboardError, RedisUnavailable
 from leaderboard.service import Service
@@ -18,6 +20,7 @@ from leaderboard.store import Store
 log = logging.getLogger("leaderboard.cleanup")
 PROGRESS_EVERY = 2.0  # seconds between progress lines on long runs
 RETRY_SECONDS = 5.0
+T = TypeVar("T")
 
 
 class ProgressLine:
@@ -40,6 +43,27 @@ def describe(report: CleanupReport) -> str:
     return "\n".join(lines) or "no board to clean"
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM arrived during a run."""
+
+
+async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """``work``'s result; when ``stop`` is set first, ``work`` is cancelled (its cleanup, such
+    as releasing the board's locks, runs) and Stopped is raised."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not stop.is_set():
+        return task.result()
+    while not task.done():
+        task.cancel()  # again: redis-py can lose a cancellation that lands inside a command
+        await asyncio.wait([task], timeout=0.1)
+    raise Stopped
+
+
 async def run_cleanup(
     settings: Settings, board: str | None, older_than: int | None, every: int | None
 ) -> int:
@@ -59,7 +83,12 @@ async def run_cleanup(
         while True:
             started = time.monotonic()
             try:
-                report = await service.cleanup.run(board, older_than, ProgressLine())
+                report = await _unless_stopped(
+                    stop, service.cleanup.run(board, older_than, ProgressLine())
+                )
+            except Stopped:
+                print("leaderboard: cleanup stopped by a signal during a run", file=sys.stderr)
+                return 0
             except RedisUnavailable as exc:
                 if every is None:
                     print(f"leaderboard: {exc.message}", file=sys.stderr)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard.domain import regions_problem
+
 # Each entry: variable suffix, default, help text. The CLI prints this table in --help.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("REDIS_URL", "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"),
@@ -90,8 +92,11 @@ class Settings:
                 raise SettingsError(
                     "LEADERBOARD_REDIS_READ_URL must start redis://, rediss:// or unix://"
                 )
-        if not self.default_regions:
-            raise SettingsError("LEADERBOARD_DEFAULT_REGIONS must name at least one region")
+        problem = regions_problem(self.default_regions)
+        if problem:
+            raise SettingsError(
+                f"LEADERBOARD_DEFAULT_REGIONS={','.join(self.default_regions)!r}: {problem}"
+            )
         b = self.activity_buckets
         if b < 1 or b & (b - 1):
             raise SettingsError("LEADERBOARD_ACTIVITY_BUCKETS must be a power of two")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -16,7 +17,9 @@ import orjson
 import pytest
 
 from leaderboard.cli import _event_loop
-from leaderboard.settings import VARIABLES
+from leaderboard.service import Service
+from leaderboard.settings import VARIABLES, Settings, SettingsError
+from leaderboard.store import Store
 from tests.redis_process import RedisTarget, free_port
 
 
@@ -157,3 +160,75 @@ def test_cleanup_command_once_and_every(tmp_path: Path, clean_redis: RedisTarget
     bad = subprocess.run([*command, "--every", "soon"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert "not a duration" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "regions",
+    ["na,a:b", "na,{eu}", "na,global", "na,na", "NA", ",", ",".join(f"r{i}" for i in range(65))],
+)
+def test_default_regions_follow_the_api_rule_for_region_names(regions: str) -> None:
+    with pytest.raises(SettingsError, match="LEADERBOARD_DEFAULT_REGIONS"):
+        Settings.from_env({"LEADERBOARD_DEFAULT_REGIONS": regions})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {"LEADERBOARD_DEFAULT_REGIONS": regions, "LEADERBOARD_DATA_DIR": "/nonexistent"}
+    out = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "serve"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "LEADERBOARD_DEFAULT_REGIONS" in out.stderr
+
+
+def test_cleanup_says_so_when_the_embedded_redis_does_not_start(tmp_path: Path) -> None:
+    """A data dir whose socket path is too long for a unix socket: redis-server exits."""
+    data = tmp_path / ("d" * 120)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {"LEADERBOARD_DATA_DIR": str(data)}
+    out = subprocess.run(
+        [sys.executable, "-m", "leaderboard", "cleanup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "embedded redis-server did not start" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+async def _board_of_many_buckets(target: RedisTarget) -> None:
+    """A cleanup run walks every activity bucket: with 2^22 of them a run lasts a while."""
+    settings = Settings(redis_url=target.url, redis_cluster=target.cluster, activity_buckets=2**22)
+    store = Store.connect(settings.redis_url, 2, 10.0, cluster=settings.redis_cluster)
+    try:
+        await Service.build(store, settings).ensure_default_board(("na", "eu", "apac"))
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("every", [[], ["--every", "1h"]])
+def test_a_signal_stops_a_cleanup_run_in_progress(
+    clean_redis: RedisTarget, every: list[str]
+) -> None:
+    asyncio.run(_board_of_many_buckets(clean_redis))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {
+        "LEADERBOARD_REDIS_URL": clean_redis.url,
+        "LEADERBOARD_REDIS_CLUSTER": "1" if clean_redis.cluster else "0",
+    }
+    run = subprocess.Popen(
+        [sys.executable, "-m", "leaderboard", "cleanup", "--older-than", "1d", *every],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stderr is not None
+    first = run.stderr.readline()  # a progress line: the run is under way
+    assert "bucket" in first, first + run.stderr.read()
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert "batches" not in out, out  # no run finished
+    assert "stopped" in err
+    left = clean_redis.keys()
+    assert not {k for k in left if k.endswith("cleanup-lock")}

@@ -49,11 +49,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
         }
     )
     await response.prepare(request)
-    request.app[STREAMS].add(asyncio.current_task())
+    task = asyncio.current_task()
+    request.app[STREAMS].add(task)
     heartbeat = request.app[SETTINGS].sse_heartbeat
     last_write = time.monotonic()
     try:
         while True:
+            if task.cancelling():
+                raise asyncio.CancelledError  # one that redis-py lost inside a command
             try:
                 batch = await events.wait(board, scope, after)
             except RedisUnavailable:
@@ -68,6 +71,6 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if time.monotonic() - last_write >= heartbeat:
                 await response.write(b": heartbeat\n\n")
                 last_write = time.monotonic()
-    except (ConnectionResetError, asyncio.CancelledError):
+    except ConnectionResetError:
         pass
     return response

@@ -16,14 +16,13 @@ from leaderboard.domain import (
     MAX_BATCH,
     MAX_NAME,
     MAX_PAGE,
-    MAX_REGIONS,
     PLAYER_ID,
-    REGION_NAME,
     BoardConfig,
     Mode,
     Order,
     Update,
     is_score,
+    regions_problem,
 )
 from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, PlayerNotFound
 from leaderboard.http.errors import UnsupportedMediaType
@@ -100,25 +99,9 @@ def board_config(board: str, body: Any) -> BoardConfig:
     body = _object(body, "the board configuration")
     problems: list[Problem] = []
     regions = body.get("regions")
-    if (
-        not isinstance(regions, list)
-        or not 1 <= len(regions) <= MAX_REGIONS
-        or not all(isinstance(r, str) and REGION_NAME.fullmatch(r) for r in regions)
-    ):
-        problems.append(
-            {
-                "field": "regions",
-                "reason": f"must be a list of 1 to {MAX_REGIONS} names matching "
-                "^[a-z0-9][a-z0-9_-]{0,31}$",
-            }
-        )
-        regions = ["x"]
-    elif len(set(regions)) != len(regions):
-        problems.append({"field": "regions", "reason": "region names must be unique"})
-    elif GLOBAL in regions:
-        problems.append(
-            {"field": "regions", "reason": "'global' is the merged scope, not a region"}
-        )
+    problem = regions_problem(regions)
+    if problem:
+        problems.append({"field": "regions", "reason": problem})
     order = _choice(body, "order", Order, Order.DESC, problems)
     mode = _choice(body, "mode", Mode, Mode.BEST, problems)
     days = _int_field(body, "inactive_after_days", 30, 0, 3650, problems)

@@ -4,10 +4,12 @@ nothing in Redis."""
 from __future__ import annotations
 
 import io
+import socket
 
 import pytest
 
-from tests.contract import check_answer
+from tests.contract import check_answer, document
+from tests.live_server import LiveServer
 
 MAX = 2**53 - 1
 ok_update = {"player_id": "p1", "region": "na", "score": 10}
@@ -363,3 +365,35 @@ async def test_a_batch_whose_only_faults_are_regions_is_unknown_region(seeded) -
     error = (await response.json())["error"]
     assert error["code"] == "unknown_region"
     assert [(d["index"], d["field"]) for d in error["details"]] == [(0, "region"), (2, "region")]
+
+
+def _raw_exchange(port: int, data: bytes) -> bytes:
+    """Sends ``data`` as it is and reads until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(data)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_requests_over_the_http_limits_get_the_documented_plain_answer(settings) -> None:
+    """aiohttp answers these before the app sees them: the document says so, with the limits."""
+    limits = document()["info"]["x-http-limits"]
+    target, field = limits["max_request_target_bytes"], limits["max_header_value_bytes"]
+    over = b"/v1/boards/" + b"x" * (target - 10)
+    requests = [
+        b"GET " + over + b" HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /v1/boards HTTP/1.1\r\nHost: h\r\nX-Big: " + b"y" * (field + 1) + b"\r\n\r\n",
+        b"GET /v1/boards/\xff HTTP/1.1\r\nHost: h\r\n\r\n",
+    ]
+    with LiveServer(settings) as server:
+        for request in requests:
+            head, _, body = _raw_exchange(server.port, request).partition(b"\r\n\r\n")
+            status_line, *headers = head.decode("latin-1").split("\r\n")
+            assert status_line.split(" ")[1] == "400", status_line
+            content_type = next(h for h in headers if h.lower().startswith("content-type:"))
+            assert limits["answer_content_type"] in content_type
+            assert body
+        status, _ = server.call("GET", "/v1/boards/" + "x" * (target - 11))
+        assert status == 404  # at the limit: the app's own JSON answer

@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from leaderboard.http.app import create_app
+from leaderboard.http.keys import STREAMS
 from tests.contract import check_answer
 
 
@@ -153,3 +154,17 @@ async def test_event_stream_with_a_bad_last_event_id_is_400_before_the_stream(
     body = await response.json()
     check_answer("GET", "/v1/boards/default/events/stream", 400, body)
     assert body["error"]["code"] == "invalid_request"
+
+
+async def test_a_cancelled_event_stream_ends_cancelled(client) -> None:
+    """Shutdown cancels the open streams: the handler must let the cancellation through,
+    wherever it lands (in the poll's sleep or inside a Redis command)."""
+    response = await client.get("/v1/boards/default/events/stream")
+    assert response.status == 200
+    while not client.app[STREAMS]:
+        await asyncio.sleep(0.01)
+    (task,) = client.app[STREAMS]
+    task.cancel()
+    await asyncio.wait([task], timeout=30)
+    assert task.cancelled()
+    response.close()
