@@ -2,7 +2,8 @@
 
 The activity index is each region's activity buckets (player -> last accepted score
 time). A run walks them in order, a few hundred buckets (about 1,000 players) per Redis
-call, so Redis is never blocked long and no keyspace scan is needed.
+call, so Redis is never blocked long and no keyspace scan is needed; a region that small
+takes one call whatever its bucket count (see cleanup.lua).
 """
 
 from __future__ import annotations
