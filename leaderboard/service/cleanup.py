@@ -2,7 +2,8 @@
 
 The activity index is each region's activity buckets (player -> last accepted score
 time). A run walks them in order, a few hundred buckets (about 1,000 players) per Redis
-call, so Redis is never blocked long and no keyspace scan is needed.
+call, so Redis is never blocked long and no keyspace scan is needed; a region that small
+takes one call whatever its bucket count (see cleanup.lua).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from leaderboard.store import BoardRecord
 log = logging.getLogger(__name__)
 DAY = 86_400
 LOCK_TTL_MS = 60_000
+EXTEND_EVERY = LOCK_TTL_MS / 3000  # seconds between two extensions of a run's locks
 STALE_ATTEMPTS = 4  # batches refused as stale in a row (each after a reload) before a 503
 STALE_PAUSE = 0.05  # seconds before the first reload; each next pause is longer by as much
 
@@ -80,21 +82,26 @@ class Cleanup:
     ) -> None:
         """Walks the regions it locked, with the board as it is now (``current``): a
         change of the board meanwhile never makes the run release or extend locks other
-        than the ones it took with ``held``."""
+        than the ones it took with ``held``. The locks are extended every third of their
+        time to live, not at each batch: a batch per region, each extending every
+        region's lock, made a run over many small regions cost their square."""
         name = held.config.board
         token = secrets.token_hex(16)
         if not await self.store.take_locks(held, token, LOCK_TTL_MS):
             log.info("cleanup of board %r is already running elsewhere; skipped", name)
             report.locked.append(name)
             return
-        removed, current = 0, held
+        removed, current, extended = 0, held, time.monotonic()
         try:
             for region in held.config.regions:
                 bucket, stale = 0, 0
                 while bucket >= 0 and _kept(held, current, region):
+                    if time.monotonic() - extended >= EXTEND_EVERY:
+                        await self.store.extend_locks(held, token, LOCK_TTL_MS)
+                        extended = time.monotonic()
                     try:
                         batch = await self.store.cleanup_batch(
-                            current, held, region, cutoff, bucket, token, LOCK_TTL_MS
+                            current, region, cutoff, bucket, token
                         )
                     except StaleBoard:
                         stale += 1

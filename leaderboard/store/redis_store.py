@@ -228,25 +228,24 @@ class Store:
     async def release_locks(
         self, record: BoardRecord, token: str, regions: Sequence[str] | None = None
     ) -> None:
+        await self.extend_locks(record, token, 0, regions)
+
+    @translated
+    async def extend_locks(
+        self, record: BoardRecord, token: str, ttl_ms: int, regions: Sequence[str] | None = None
+    ) -> None:
+        """Sets the time to live of the locks ``token`` holds; 0 releases them (lock.lua)."""
         calls = [
-            ("lock", [record.cleanup_lock(r)], [token, 0])
+            ("lock", [record.cleanup_lock(r)], [token, ttl_ms])
             for r in (record.config.regions if regions is None else regions)
         ]
         await self.runner.eval(calls)
 
     @translated
     async def cleanup_batch(
-        self,
-        record: BoardRecord,
-        held: BoardRecord,
-        region: str,
-        cutoff: int,
-        start: int,
-        token: str,
-        ttl_ms: int,
+        self, record: BoardRecord, region: str, cutoff: int, start: int, token: str
     ) -> tuple[int, int, int] | None:
-        """Removes one batch and extends the locks taken with ``held`` (the board as it
-        was then; ``record`` is as it is now), in one round trip.
+        """Removes one batch, in one round trip.
 
         Answers (next bucket or -1, removed, examined), or None when the lock was lost
         (and then nothing was removed).
@@ -256,9 +255,7 @@ class Store:
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
         now = int(time.time() * 1000)
         args += [now, self.events_cap, token]
-        calls = [("cleanup", ks, args)]
-        calls += [("lock", [held.cleanup_lock(r)], [token, ttl_ms]) for r in held.config.regions]
-        batch = (await self.runner.eval(calls))[0]
+        batch = (await self.runner.eval([("cleanup", ks, args)]))[0]
         if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
             return None
         if isinstance(batch, Exception):

@@ -186,3 +186,28 @@ async def test_regions_removed_during_a_run_are_skipped_and_their_locks_released
     await service.boards.put(BoardConfig("m", regions, inactive_after_days=1))
     again = await service.cleanup.run("m")
     assert (again.removed, again.locked) == ({"m": 0}, [])
+
+
+async def test_empty_and_small_regions_take_one_batch_each(store, settings) -> None:
+    """However many activity buckets a region has, a region of a few players is one call."""
+    service = Service.build(store, dataclasses.replace(settings, activity_buckets=32_768))
+    await service.boards.put(BoardConfig("e", REGIONS, inactive_after_days=1))
+    await board_with(service, stale=40, fresh=20)
+    report = await service.cleanup.run()
+    assert report.removed == {"c": 40, "e": 0}
+    assert report.batches == 2 * len(REGIONS)
+    assert (await service.boards.describe("c"))["players"]["global"] == 20
+
+
+async def test_a_run_over_many_empty_regions_makes_calls_in_proportion_to_them(
+    service: Service, clean_redis: RedisTarget
+) -> None:
+    """Extending every lock at every batch made a run cost the square of the regions."""
+    regions = tuple(f"r{i}" for i in range(40))
+    await service.boards.put(BoardConfig("w", regions, inactive_after_days=1))
+    before = clean_redis.command_calls("evalsha")
+    report = await service.cleanup.run("w")
+    calls = clean_redis.command_calls("evalsha") - before
+    assert (report.removed, report.batches) == ({"w": 0}, len(regions))
+    assert calls <= 3 * len(regions)
+    assert not cleanup_locks(clean_redis)

@@ -6,6 +6,10 @@
 -- ARGV[6] now (unix ms), ARGV[7] event stream cap
 -- Answers {next bucket or -1 when the region is done, removed, examined, snapshot}. The activity
 -- is read inside this call, so a score written meanwhile is never removed.
+-- A region of at most ARGV[5] players is done in this call, from its zset, without reading
+-- the buckets: the scripts that give a player activity put it in the zset (write, restore)
+-- and those that take it out of the zset drop its activity (pull, delete_player, this one),
+-- so the zset names every player that has activity.
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
@@ -15,24 +19,37 @@ end
 EV = {n = meta.top, sign = meta.sign, cap = ARGV[7], now = ARGV[6]}
 local z, touched = KEYS[2], false
 local base, cutoff = base_of(z), tonumber(ARGV[2])
-local b = tonumber(ARGV[3])
-local last = math.min(meta.buckets, b + tonumber(ARGV[4]))
 local most = tonumber(ARGV[5])
 local examined, removed = 0, 0
+
+-- Removes the player when its activity (in bucket b) is older than the cutoff.
+local function sweep(pid, at, b)
+  if tonumber(at) >= cutoff then return end
+  local score = redis.call('ZSCORE', z, pid)
+  if score then
+    if #set_score(z, pid, nil, tonumber(score)) > 0 then touched = true end
+  end
+  redis.call('HDEL', base .. 'a:' .. b, pid)
+  redis.call('HDEL', base .. 'n:' .. b, pid)
+  removed = removed + 1
+end
+
+if redis.call('ZCARD', z) <= most then
+  local players = redis.call('ZRANGE', z, 0, -1)
+  for _, pid in ipairs(players) do
+    local b = bucket_of(pid, meta.buckets)
+    local at = redis.call('HGET', base .. 'a:' .. b, pid)
+    if at then sweep(pid, at, b) end
+  end
+  return {-1, removed, #players, top_snapshot(KEYS[1], z, touched)}
+end
+
+local b = tonumber(ARGV[3])
+local last = math.min(meta.buckets, b + tonumber(ARGV[4]))
 while b < last and examined < most do
-  local key = base .. 'a:' .. b
-  local flat = redis.call('HGETALL', key)
+  local flat = redis.call('HGETALL', base .. 'a:' .. b)
   for i = 1, #flat, 2 do
-    if tonumber(flat[i + 1]) < cutoff then
-      local pid = flat[i]
-      local score = redis.call('ZSCORE', z, pid)
-      if score then
-        if #set_score(z, pid, nil, tonumber(score)) > 0 then touched = true end
-      end
-      redis.call('HDEL', key, pid)
-      redis.call('HDEL', base .. 'n:' .. b, pid)
-      removed = removed + 1
-    end
+    sweep(flat[i], flat[i + 1], b)
   end
   examined = examined + #flat / 2
   b = b + 1
