@@ -22,6 +22,7 @@ from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
 from leaderboard.store.reads import Reads, scores_of
 from leaderboard.store.records import BoardRecord
+from leaderboard.store.replies import Swept
 from leaderboard.store.runner import Client, Runner, translated
 from leaderboard.store.writes import Chunk, Writes
 
@@ -255,15 +256,16 @@ class Store:
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
         now = int(time.time() * 1000)
         args += [now, self.events_cap, token]
-        batch = (await self.runner.eval([("cleanup", ks, args)]))[0]
-        if isinstance(batch, ResponseError) and str(batch).startswith("UNLOCKED"):
+        reply = (await self.runner.eval([("cleanup", ks, args)]))[0]
+        if isinstance(reply, ResponseError) and str(reply).startswith("UNLOCKED"):
             return None
-        if isinstance(batch, Exception):
-            raise batch
+        if isinstance(reply, Exception):
+            raise reply
+        swept = Swept.decode(reply)
         snapshots = Snapshots()
-        snapshots.add(region, batch[3])
+        snapshots.add(region, swept.snapshot)
         await self.mirror.sync(record, snapshots, now)
-        return int(batch[0]), int(batch[1]), int(batch[2])
+        return swept.next, swept.removed, swept.examined
 
     @translated
     async def events(

@@ -123,3 +123,18 @@ class BoardPut(NamedTuple):
     def decode(cls, reply: list[Any]) -> BoardPut:
         created, version, buckets, rebuild = reply
         return cls(bool(int(created)), int(version), int(buckets), bool(int(rebuild)))
+
+
+class Swept(NamedTuple):
+    """cleanup.lua: the next bucket to read (-1 when the region is done), the players it
+    removed and examined, and its top-N snapshot."""
+
+    next: int
+    removed: int
+    examined: int
+    snapshot: list[Any]
+
+    @classmethod
+    def decode(cls, reply: list[Any]) -> Swept:
+        next_bucket, removed, examined, snapshot = reply
+        return cls(int(next_bucket), int(removed), int(examined), snapshot)
