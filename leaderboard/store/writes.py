@@ -37,7 +37,7 @@ from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.reads import scores_of
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Pulled, Written
-from leaderboard.store.runner import FAILURES, Runner
+from leaderboard.store.runner import FAILURES, Call, Runner
 
 log = logging.getLogger(__name__)
 Item = tuple[str, int, str | None]
@@ -53,6 +53,21 @@ class Hit(NamedTuple):
     score: int
     name: str
     origin: str
+
+
+@dataclass
+class Pass:
+    """One write call over some chunks: what they are, and what each answers."""
+
+    record: BoardRecord
+    chunks: Sequence[Chunk]
+    now: int
+    ranks: bool
+    snapshots: Snapshots
+    results: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.results = [None] * len(self.chunks)
 
 
 @dataclass
@@ -98,70 +113,46 @@ class Writes:
                 if results and isinstance(results[-1], Exception):
                     results.append(results[-1])
                 else:
-                    results += await self._write(record, [chunk], now, ranks, snapshots)
+                    results += await self._write(Pass(record, [chunk], now, ranks, snapshots))
         else:
-            results = await self._write(record, chunks, now, ranks, snapshots)
+            results = await self._write(Pass(record, chunks, now, ranks, snapshots))
         await self.mirror.sync(record, snapshots, now)
         return results
 
-    async def _write(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        now: int,
-        ranks: bool,
-        snapshots: Snapshots,
-    ) -> list[Any]:
-        free = len(record.config.regions) == 1
+    async def _write(self, p: Pass) -> list[Any]:
+        free = len(p.record.config.regions) == 1
         batch = secrets.token_hex(8)
-        calls = [self._call(record, chunk, now, ranks, free, batch, {}) for chunk in chunks]
-        if len(chunks) > 1:
+        calls = [self._call(p, i, free, batch, {}) for i in range(len(p.chunks))]
+        if len(p.chunks) > 1:
             await asyncio.sleep(0)  # reads first: packing the calls takes as long again
-        results: list[Any] = [None] * len(chunks)
-        todo = list(range(len(chunks)))
-        absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
+        absent = await self._apply(p, list(range(len(p.chunks))), calls)
         if absent:
-            await self._locked(record, chunks, absent, now, ranks, results, snapshots)
-        return results
+            await self._locked(p, absent)
+        return p.results
 
-    async def _apply(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        todo: list[int],
-        calls: list[tuple[str, list[str], list[Any]]],
-        ranks: bool,
-        results: list[Any],
-        snapshots: Snapshots,
-    ) -> dict[int, list[str]]:
+    async def _apply(self, p: Pass, todo: list[int], calls: list[Call]) -> dict[int, list[str]]:
         """Runs write calls for chunks ``todo``; answers the absent players of those held back."""
         absent: dict[int, list[str]] = {}
         for i, reply in zip(todo, await self.runner.eval(calls), strict=True):
             if isinstance(reply, Exception):
-                results[i] = reply
+                p.results[i] = reply
                 continue
-            written = Written.decode(reply, record.config.sign)
+            written = Written.decode(reply, p.record.config.sign)
             if written.absent:
                 absent[i] = written.absent
             else:
-                snapshots.add(chunks[i][0], written.snapshot)
-                results[i] = written.ranks if ranks else len(chunks[i][1])
+                p.snapshots.add(p.chunks[i][0], written.snapshot)
+                p.results[i] = written.ranks if p.ranks else len(p.chunks[i][1])
         return absent
 
     def _call(
-        self,
-        record: BoardRecord,
-        chunk: Chunk,
-        now: int,
-        ranks: bool,
-        free: bool,
-        token: str,
-        carried: dict[str, tuple[int | None, str]],
-    ) -> tuple[str, list[str], list[Any]]:
-        region, items = chunk
+        self, p: Pass, i: int, free: bool, token: str, carried: dict[str, tuple[int | None, str]]
+    ) -> Call:
+        """write.lua's call for chunk ``i``, with the scores ``carried`` by locked players."""
+        record, (region, items) = p.record, p.chunks[i]
         ks = record.script_keys(region)
         mine = {pid for pid, _, _ in items if pid in carried}
-        args: list[Any] = [record.version, now, int(ranks), self.events_cap, int(free)]
+        args: list[Any] = [record.version, p.now, int(p.ranks), self.events_cap, int(free)]
         args += [token, len(mine)]
         for pid in mine:
             score, name = carried[pid]
@@ -171,16 +162,7 @@ class Writes:
             args += (pid, sign * score, name or "")
         return ("write", ks, args)
 
-    async def _locked(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        absent: dict[int, list[str]],
-        now: int,
-        ranks: bool,
-        results: list[Any],
-        snapshots: Snapshots,
-    ) -> None:
+    async def _locked(self, p: Pass, absent: dict[int, list[str]]) -> None:
         """Steps 1 to 4 of the module's docstring for the chunks that found players absent.
 
         Whatever fails once players are pulled becomes the result of the chunks concerned,
@@ -188,81 +170,60 @@ class Writes:
         """
         move = Move(secrets.token_hex(8))
         handled = sorted(absent)
-        players = sorted({pid for i in handled for pid, _, _ in chunks[i][1]})
+        board = p.record.config.board
+        players = sorted({pid for i in handled for pid, _, _ in p.chunks[i][1]})
         try:
             try:
-                await self._move(record, chunks, absent, now, ranks, results, snapshots, move)
+                await self._move(p, absent, move)
             except Exception as exc:  # answered as the chunks' result, never dropped
                 for i in handled:
-                    if results[i] is None:
-                        results[i] = exc
+                    if p.results[i] is None:
+                        p.results[i] = exc
             landed = {
                 pid
                 for i in handled
-                if not isinstance(results[i], Exception)
-                for pid, _, _ in chunks[i][1]
+                if not isinstance(p.results[i], Exception)
+                for pid, _, _ in p.chunks[i][1]
             }
             try:
-                await self._settle(record, chunks, handled, results, move, landed, now, snapshots)
+                await self._settle(p, handled, move, landed)
             except FAILURES as exc:
-                log.error(
-                    "board %r: move %s left records behind: %s",
-                    record.config.board,
-                    move.token,
-                    exc,
-                )
+                log.error("board %r: move %s left records behind: %s", board, move.token, exc)
         finally:
             try:
-                await self.locks.release(record, move.token, players)
+                await self.locks.release(p.record, move.token, players)
             except FAILURES as exc:
-                log.warning("board %r: player locks left to expire: %s", record.config.board, exc)
+                log.warning("board %r: player locks left to expire: %s", board, exc)
 
-    async def _move(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        absent: dict[int, list[str]],
-        now: int,
-        ranks: bool,
-        results: list[Any],
-        snapshots: Snapshots,
-        move: Move,
-    ) -> None:
+    async def _move(self, p: Pass, absent: dict[int, list[str]], move: Move) -> None:
         """Steps 1 to 3, again for chunks that met a player moving meanwhile."""
-        absent = await self._in_range(record, chunks, absent, move, results)
+        absent = await self._in_range(p, absent, move)
         for _ in range(LOCKED_ATTEMPTS):
             if not absent:
                 return
             # Every player of these chunks: one that was here may leave meanwhile.
-            targets = {pid: chunks[i][0] for i in absent for pid, _, _ in chunks[i][1]}
+            targets = {pid: p.chunks[i][0] for i in absent for pid, _, _ in p.chunks[i][1]}
             new = {pid: region for pid, region in targets.items() if pid not in move.carried}
-            failure = await self._take(record, move, new, now, snapshots)
+            failure = await self._take(p, move, new)
             if failure is None and not await self.locks.take(
-                record, move.token, list(move.carried), wait=False
+                p.record, move.token, list(move.carried), wait=False
             ):
                 failure = RedisUnavailable("a player lock expired during the write; retry")
             if failure is not None:
                 raise failure
             todo = sorted(absent)
-            calls = [
-                self._call(record, chunks[i], now, ranks, False, move.token, move.carried)
-                for i in todo
-            ]
-            absent = await self._apply(record, chunks, todo, calls, ranks, results, snapshots)
+            calls = [self._call(p, i, False, move.token, move.carried) for i in todo]
+            absent = await self._apply(p, todo, calls)
         for i in absent:
-            results[i] = RedisUnavailable("players kept moving during the write; retry")
+            p.results[i] = RedisUnavailable("players kept moving during the write; retry")
 
     async def _in_range(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        absent: dict[int, list[str]],
-        move: Move,
-        results: list[Any],
+        self, p: Pass, absent: dict[int, list[str]], move: Move
     ) -> dict[int, list[str]]:
         """On an incr board, refuses the chunks that would leave the exact range before any
         player is pulled: a pull writes events, and a refused chunk must change nothing.
         Under the players' locks, so no move changes where they are meanwhile."""
+        record, chunks = p.record, p.chunks
         if record.config.mode is not Mode.INCR:
             return absent
         pids = sorted({pid for i in absent for pid, _, _ in chunks[i][1]})
@@ -277,21 +238,15 @@ class Writes:
                 for pid, delta in deltas:
                     running[pid] = running.get(pid, 0) + delta
             else:
-                results[i] = ScoreOutOfRange(bad)
+                p.results[i] = ScoreOutOfRange(bad)
         return kept
 
-    async def _take(
-        self,
-        record: BoardRecord,
-        move: Move,
-        targets: dict[str, str],
-        now: int,
-        snapshots: Snapshots,
-    ) -> Exception | None:
+    async def _take(self, p: Pass, move: Move, targets: dict[str, str]) -> Exception | None:
         """Steps 1 and 2: locks these players and pulls them out of every other region;
         answers a failure of a pull. A player found in a zset wins over a record, and a
         record whose move did arrive (its destination holds the same token) is stale:
         dropped, not carried."""
+        record = p.record
         await self.locks.take(record, move.token, list(targets))
         for pid in targets:
             move.carried[pid] = (None, "")
@@ -300,7 +255,7 @@ class Writes:
             for dst in sorted(set(targets.values()) - {region}):
                 pids = [pid for pid, r in targets.items() if r == dst]
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                args = [record.version, now, self.events_cap, move.token, dst, *pids]
+                args = [record.version, p.now, self.events_cap, move.token, dst, *pids]
                 calls.append(("pull", ks, args))
                 regions.append(region)
         failure = None
@@ -310,7 +265,7 @@ class Writes:
                 failure = reply
                 continue
             pulled = Pulled.decode(reply)
-            snapshots.add(region, pulled.snapshot)
+            p.snapshots.add(region, pulled.snapshot)
             for pid, score, name, origin in pulled.found:
                 hits.setdefault(pid, []).append(Hit(region, score, name, origin))
                 move.sources.setdefault(region, set()).add(pid)
@@ -356,20 +311,11 @@ class Writes:
             if token == origin.split("\t")[0]
         }
 
-    async def _settle(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        handled: list[int],
-        results: list[Any],
-        move: Move,
-        landed: set[str],
-        now: int,
-        snapshots: Snapshots,
-    ) -> None:
+    async def _settle(self, p: Pass, handled: list[int], move: Move, landed: set[str]) -> None:
         """Drops the records of completed moves (old region first, then the new one's, once
         the first is gone), and puts back players whose write failed."""
-        calls: list[tuple[str, list[str], list[Any]]] = []
+        record = p.record
+        calls: list[Call] = []
         regions: list[str] = []
         for region, pids in move.sources.items():
             done, failed = sorted(pids & landed), sorted(pids - landed)
@@ -379,30 +325,26 @@ class Writes:
                 regions.append(region)
             if failed:
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                calls.append(("restore", ks, [now, self.events_cap, move.token, *failed]))
+                calls.append(("restore", ks, [p.now, self.events_cap, move.token, *failed]))
                 regions.append(region)
         settled: set[str] = set()
         replies = await self.runner.eval(calls)
         for region, (name, _, args), reply in zip(regions, calls, replies, strict=True):
             if isinstance(reply, Exception):
+                board = record.config.board
                 log.error(
-                    "board %r: %s of move %s in %r failed: %s",
-                    record.config.board,
-                    name,
-                    move.token,
-                    region,
-                    reply,
+                    "board %r: %s of %s in %r failed: %s", board, name, move.token, region, reply
                 )
                 continue
             if name == "settle":
                 settled.update(args[1:])
             else:
-                snapshots.add(region, reply[0])
+                p.snapshots.add(region, reply[0])
         arrived: dict[str, set[str]] = {}
         for i in handled:
-            region, items = chunks[i]
-            if not isinstance(results[i], Exception):
-                arrived.setdefault(region, set()).update(p for p, _, _ in items if p in settled)
+            region, items = p.chunks[i]
+            if not isinstance(p.results[i], Exception):
+                arrived.setdefault(region, set()).update(q for q, _, _ in items if q in settled)
         calls = [
             ("settle", [record.ins(region), record.meta(region)], [move.token, *sorted(pids)])
             for region, pids in arrived.items()

@@ -20,7 +20,7 @@ from leaderboard.service import Service, merge
 from leaderboard.settings import Settings
 from leaderboard.store import Store, keys
 from leaderboard.store.mirror import Snapshots
-from leaderboard.store.writes import Move
+from leaderboard.store.writes import Move, Pass
 from tests.redis_process import RedisTarget
 
 REGIONS = ("na", "eu", "apac")
@@ -186,13 +186,12 @@ async def test_a_refused_write_puts_pulled_players_back(store: Store) -> None:
 async def crash_move(store: Store, record, pid: str, dst: str, score: int) -> None:
     """A mover that locks, pulls and writes, then dies before settling (its lock expires:
     released here rather than waited for)."""
-    writes, move, snapshots = store.writes, Move("dead-mover-0001"), Snapshots()
-    assert await writes._take(record, move, {pid: dst}, 1000, snapshots) is None
-    chunks = [(dst, [(pid, score, None)])]
-    call = writes._call(record, chunks[0], 1000, False, False, move.token, move.carried)
-    results: list = [None]
-    await writes._apply(record, chunks, [0], [call], False, results, snapshots)
-    assert results == [1]
+    writes, move = store.writes, Move("dead-mover-0001")
+    step = Pass(record, [(dst, [(pid, score, None)])], 1000, False, Snapshots())
+    assert await writes._take(step, move, {pid: dst}) is None
+    call = writes._call(step, 0, False, move.token, move.carried)
+    await writes._apply(step, [0], [call])
+    assert step.results == [1]
     await store.locks.release(record, move.token, [pid])
 
 
@@ -203,13 +202,13 @@ async def test_two_batches_holding_one_region_keep_each_players_order(store: Sto
     writes = store.writes
     x = [("na", [("new1", 5, None), ("p", 10, None)]), ("na", [("p", 20, None)])]
     y = [("na", [("new2", 5, None)])]
-    first = await store.runner.eval([writes._call(record, x[0], 1, False, False, "batch-x", {})])
-    await store.runner.eval([writes._call(record, y[0], 1, False, False, "batch-y", {})])
-    held = await store.runner.eval([writes._call(record, x[1], 1, False, False, "batch-x", {})])
+    px, py = Pass(record, x, 1, False, Snapshots()), Pass(record, y, 1, False, Snapshots())
+    first = await store.runner.eval([writes._call(px, 0, False, "batch-x", {})])
+    await store.runner.eval([writes._call(py, 0, False, "batch-y", {})])
+    held = await store.runner.eval([writes._call(px, 1, False, "batch-x", {})])
     assert held[0][0] == ["*"]
-    results: list = [None, None]
-    await writes._locked(record, x, {0: first[0][0], 1: ["*"]}, 1, False, results, Snapshots())
-    assert results == [2, 1]
+    await writes._locked(px, {0: first[0][0], 1: ["*"]})
+    assert px.results == [2, 1]
     assert await store.scores_of(record, ["p"]) == {"p": 20}
 
 
