@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,11 @@ MAX_WINDOW = 10_000  # offset + limit of a top page
 MAX_RADIUS = 100
 MAX_STREAM_PART = 2**64 - 1  # each part of a stream id, <ms>-<seq>
 LAST_STREAM_ID = f"{MAX_STREAM_PART}-{MAX_STREAM_PART}"
+
+
+def now_ms() -> int:
+    """Unix milliseconds: the one clock of activity, events and moves."""
+    return int(time.time() * 1000)
 
 
 def crossing(placed: Iterable[tuple[str, str]]) -> bool:

@@ -3,75 +3,94 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from leaderboard.domain import regions_problem
-
-# Each entry: variable suffix, default, help text. The CLI prints this table in --help.
-VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("REDIS_URL", "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"),
-    ("REDIS_CLUSTER", "0", "1: LEADERBOARD_REDIS_URL names a seed node of a Redis Cluster"),
-    ("REDIS_READ_URL", "", "a replica of that Redis for top, rank and around-me; unset: none"),
-    ("DEFAULT_REGIONS", "na,eu,apac", "regions of the `default` board created at start-up"),
-    ("DATA_DIR", "./.leaderboard-data", "where the embedded Redis keeps its AOF files"),
-    ("REDIS_POOL_SIZE", "64", "connections per server process (a blocking pool)"),
-    ("REDIS_TIMEOUT", "2.0", "seconds to wait for Redis (connect, reply, a free connection)"),
-    ("BATCH_CHUNK", "50", "updates per Lua call: bounds how long one call blocks Redis"),
-    ("BATCHES_IN_FLIGHT", "2", "batch posts a server process sends to Redis at once (more wait)"),
-    ("ACTIVITY_BUCKETS", "32768", "activity/name hash buckets per region (fixed per board)"),
-    ("EVENTS_MAXLEN", "100000", "top-N events kept per (board, scope) stream, about"),
-    ("SSE_HEARTBEAT", "15", "seconds between heartbeat comments on an idle event stream"),
-    ("CONFIG_TTL", "1.0", "seconds a server process caches a board's configuration"),
-    ("LOG_LEVEL", "INFO", "log level: DEBUG, INFO, WARNING, ERROR"),
-)
 
 
 class SettingsError(ValueError):
     """A LEADERBOARD_* variable holds a value that cannot be used."""
 
 
+def _flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r}")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in value.split(",") if name.strip())
+
+
+DATA_DIR = Path("./.leaderboard-data")
+# How a variable's text becomes a field's value, by the field's type.
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": str.strip,
+    "bool": _flag,
+    "int": int,
+    "float": float,
+    "Path": Path,
+    "tuple[str, ...]": _names,
+}
+
+
+def setting(default: Any, text: str, parse: Callable[[str], Any] | None = None) -> Any:
+    """A field that is also the variable LEADERBOARD_<NAME>: its default and help text live
+    here only (the CLI's --help and from_env read them from the fields)."""
+    return field(default=default, metadata={"help": text, "parse": parse})
+
+
 @dataclass(frozen=True)
 class Settings:
-    redis_url: str = ""
-    redis_cluster: bool = False
-    redis_read_url: str = ""
-    default_regions: tuple[str, ...] = ("na", "eu", "apac")
-    data_dir: Path = field(default_factory=lambda: Path("./.leaderboard-data"))
-    redis_pool_size: int = 64
-    redis_timeout: float = 2.0
-    batch_chunk: int = 50
-    batches_in_flight: int = 2
-    activity_buckets: int = 32768
-    events_maxlen: int = 100_000
-    sse_heartbeat: float = 15.0
-    config_ttl: float = 1.0
-    log_level: str = "INFO"
+    redis_url: str = setting(
+        "", "redis:// or unix:// URL of Redis; unset: start an embedded redis-server"
+    )
+    redis_cluster: bool = setting(
+        False, "1: LEADERBOARD_REDIS_URL names a seed node of a Redis Cluster"
+    )
+    redis_read_url: str = setting(
+        "", "a replica of that Redis for top, rank and around-me; unset: none"
+    )
+    default_regions: tuple[str, ...] = setting(
+        ("na", "eu", "apac"), "regions of the `default` board created at start-up"
+    )
+    data_dir: Path = setting(DATA_DIR, "where the embedded Redis keeps its AOF files")
+    redis_pool_size: int = setting(64, "connections per server process (a blocking pool)")
+    redis_timeout: float = setting(
+        2.0, "seconds to wait for Redis (connect, reply, a free connection) and for a request"
+    )
+    batch_chunk: int = setting(50, "updates per Lua call: bounds how long one call blocks Redis")
+    batches_in_flight: int = setting(
+        2, "batch posts a server process sends to Redis at once (more wait)"
+    )
+    activity_buckets: int = setting(
+        32768, "activity/name hash buckets per region (fixed per board)"
+    )
+    events_maxlen: int = setting(100_000, "top-N events kept per (board, scope) stream, about")
+    sse_heartbeat: float = setting(
+        15.0, "seconds between heartbeat comments on an idle event stream"
+    )
+    config_ttl: float = setting(1.0, "seconds a server process caches a board's configuration")
+    log_level: str = setting(
+        "INFO", "log level: DEBUG, INFO, WARNING, ERROR", lambda text: text.strip().upper()
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        raw = {name: env.get(f"LEADERBOARD_{name}", default) for name, default, _ in VARIABLES}
+        values = {}
         try:
-            settings = cls(
-                redis_url=raw["REDIS_URL"].strip(),
-                redis_cluster=_flag(raw["REDIS_CLUSTER"]),
-                redis_read_url=raw["REDIS_READ_URL"].strip(),
-                default_regions=tuple(
-                    r.strip() for r in raw["DEFAULT_REGIONS"].split(",") if r.strip()
-                ),
-                data_dir=Path(raw["DATA_DIR"]),
-                redis_pool_size=int(raw["REDIS_POOL_SIZE"]),
-                redis_timeout=float(raw["REDIS_TIMEOUT"]),
-                batch_chunk=int(raw["BATCH_CHUNK"]),
-                batches_in_flight=int(raw["BATCHES_IN_FLIGHT"]),
-                activity_buckets=int(raw["ACTIVITY_BUCKETS"]),
-                events_maxlen=int(raw["EVENTS_MAXLEN"]),
-                sse_heartbeat=float(raw["SSE_HEARTBEAT"]),
-                config_ttl=float(raw["CONFIG_TTL"]),
-                log_level=raw["LOG_LEVEL"].upper(),
-            )
+            for f in fields(cls):
+                raw = env.get(f"LEADERBOARD_{f.name.upper()}")
+                if raw is not None:
+                    values[f.name] = (f.metadata["parse"] or PARSERS[str(f.type)])(raw)
+            settings = cls(**values)
         except ValueError as exc:
             raise SettingsError(f"bad LEADERBOARD_* value: {exc}") from exc
         settings.check()
@@ -108,10 +127,15 @@ class Settings:
             raise SettingsError("LEADERBOARD_REDIS_POOL_SIZE and _TIMEOUT must be positive")
 
 
-def _flag(value: str) -> bool:
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    raise ValueError(f"not a yes/no value: {value!r}")
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+# (variable suffix, default as text, help) per setting, for the CLI's --help.
+VARIABLES: tuple[tuple[str, str, str], ...] = tuple(
+    (f.name.upper(), _shown(f.default), f.metadata["help"]) for f in fields(Settings)
+)

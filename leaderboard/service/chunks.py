@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from leaderboard.domain import Update, crossing
@@ -33,7 +32,3 @@ def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
 
 def chunk_items(updates: Sequence[Update], indexes: Sequence[int]) -> list[Item]:
     return [(updates[i].player_id, updates[i].score, updates[i].name) for i in indexes]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from leaderboard.domain import Update
+from leaderboard.domain import Update, now_ms
 from leaderboard.errors import (
     RedisUnavailable,
     ScoreOutOfRange,
@@ -18,7 +18,7 @@ from leaderboard.errors import (
     UnknownRegion,
 )
 from leaderboard.service.boards import RETRIES, Boards
-from leaderboard.service.chunks import chunk_items, now_ms, plan
+from leaderboard.service.chunks import chunk_items, plan
 
 Written = tuple[int, bool, int]  # stored score, updated, players strictly better in region
 

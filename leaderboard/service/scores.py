@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from leaderboard.domain import MAX_BATCH, Mode, Update, incr_overflow
+from leaderboard.domain import MAX_BATCH, Mode, Update, incr_overflow, now_ms
 from leaderboard.errors import (
     BoardNotFound,
     InvalidRequest,
@@ -17,7 +17,7 @@ from leaderboard.errors import (
     UnknownRegion,
 )
 from leaderboard.service.boards import Boards
-from leaderboard.service.chunks import chunk_items, now_ms, plan
+from leaderboard.service.chunks import chunk_items, plan
 from leaderboard.service.coalesce import Coalescer
 from leaderboard.store import BoardRecord
 

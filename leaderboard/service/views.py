@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import GLOBAL
+from leaderboard.domain import GLOBAL, now_ms
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
-from leaderboard.service.chunks import now_ms
 from leaderboard.store import BoardRecord
 
 

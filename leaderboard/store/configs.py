@@ -3,11 +3,10 @@ region's copy in its own slot), finish a change cut short, delete."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard.domain import BoardConfig
+from leaderboard.domain import BoardConfig, now_ms
 from leaderboard.store import keys
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.records import BoardRecord, record_from
@@ -117,7 +116,7 @@ class Configs:
             record.config.regions, await self.runner.raising(calls), strict=True
         ):
             snapshots.add(region, reply)
-        await self.mirror.sync(record, snapshots, int(time.time() * 1000))
+        await self.mirror.sync(record, snapshots, now_ms())
 
     @translated
     async def delete_board(self, record: BoardRecord) -> None:

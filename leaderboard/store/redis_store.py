@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from leaderboard.domain import LAST_STREAM_ID, BoardConfig, RegionSlice, Standing
+from leaderboard.domain import LAST_STREAM_ID, BoardConfig, RegionSlice, Standing, now_ms
 from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
 from leaderboard.store.configs import Configs
 from leaderboard.store.locks import PlayerLocks
@@ -254,7 +254,7 @@ class Store:
         lock = record.cleanup_lock(region)
         ks = [record.meta(region), record.zset(region), lock]
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
-        now = int(time.time() * 1000)
+        now = now_ms()
         args += [now, self.events_cap, token]
         reply = (await self.runner.eval([("cleanup", ks, args)]))[0]
         if isinstance(reply, ResponseError) and str(reply).startswith("UNLOCKED"):
