@@ -85,9 +85,12 @@ end
 -- first N entries are the global top N. Each scope's events go to its stream, base..'ev'.
 -- Region scripts write their region's events and answer a snapshot of its top N; sync.lua
 -- then carries it into the mirror, in the board's slot.
--- EV is filled by the calling script: n (top_events), sign, cap (stream length), now (ms).
-local EV = {n = 0}
-local edges = {}
+-- Each script makes its events context with events() and hands it to the functions below:
+-- n (top_events, 0: none), sign, cap (stream length), now (ms), and the entry at place N
+-- of each scope, cached for the call (edges).
+local function events(n, sign, cap, now)
+  return {n = tonumber(n), sign = tonumber(sign), cap = cap, now = now, edges = {}}
+end
 
 local function scope_names(zkey)
   local inner = string.match(zkey, '{(.*)}')
@@ -96,12 +99,12 @@ local function scope_names(zkey)
   return inner, 'global'
 end
 
-local function emit(zkey, kind, pid, rank, previous, score)
+local function emit(ev, zkey, kind, pid, rank, previous, score)
   local board, scope = scope_names(zkey)
-  redis.call('XADD', base_of(zkey) .. 'ev', 'MAXLEN', '~', EV.cap, '*',
+  redis.call('XADD', base_of(zkey) .. 'ev', 'MAXLEN', '~', ev.cap, '*',
     'type', kind, 'board', board, 'scope', scope, 'player_id', pid,
-    'rank', rank or '', 'previous_rank', previous or '', 'score', fmt(EV.sign * score),
-    'ts', EV.now)
+    'rank', rank or '', 'previous_rank', previous or '', 'score', fmt(ev.sign * score),
+    'ts', ev.now)
 end
 
 local function rank_of(zkey, score)
@@ -109,12 +112,12 @@ local function rank_of(zkey, score)
 end
 
 -- The entry at place N, cached for the call until the top N of that scope changes.
-local function edge_of(zkey)
-  local e = edges[zkey]
+local function edge_of(ev, zkey)
+  local e = ev.edges[zkey]
   if e == nil then
-    local r = redis.call('ZRANGE', zkey, EV.n - 1, EV.n - 1, 'WITHSCORES')
+    local r = redis.call('ZRANGE', zkey, ev.n - 1, ev.n - 1, 'WITHSCORES')
     e = (#r > 0) and {r[1], tonumber(r[2])} or false
-    edges[zkey] = e
+    ev.edges[zkey] = e
   end
   return e
 end
@@ -132,40 +135,40 @@ end
 -- and writes the events this causes. Far below the top N this costs one comparison with
 -- the entry at place N. Answers the players whose top-N membership or score changed, as
 -- a list of {pid, score or false}.
-local function set_score(zkey, pid, new, old)
-  if EV.n == 0 then put(zkey, pid, new); return {} end
-  local edge = edge_of(zkey)
+local function set_score(ev, zkey, pid, new, old)
+  if ev.n == 0 then put(zkey, pid, new); return {} end
+  local edge = edge_of(ev, zkey)
   if edge and (not old or behind(old, pid, edge)) and (not new or behind(new, pid, edge)) then
     put(zkey, pid, new)
     return {}
   end
-  edges[zkey] = nil
+  ev.edges[zkey] = nil
   local before = old and redis.call('ZRANK', zkey, pid)
   local before_rank = old and rank_of(zkey, old)
   local edge_rank = edge and rank_of(zkey, edge[2])
   put(zkey, pid, new)
   local after = new and redis.call('ZRANK', zkey, pid)
-  local was_in = before and before < EV.n
-  local is_in = after and after < EV.n
+  local was_in = before and before < ev.n
+  local is_in = after and after < ev.n
   local changed = {}
   if is_in and not was_in then
     if edge then
-      emit(zkey, 'left', edge[1], nil, edge_rank, edge[2])
+      emit(ev, zkey, 'left', edge[1], nil, edge_rank, edge[2])
       changed[#changed + 1] = {edge[1], false}
     end
-    emit(zkey, 'entered', pid, rank_of(zkey, new), nil, new)
+    emit(ev, zkey, 'entered', pid, rank_of(zkey, new), nil, new)
     changed[#changed + 1] = {pid, new}
   elseif was_in and not is_in then
-    emit(zkey, 'left', pid, nil, before_rank, old)
+    emit(ev, zkey, 'left', pid, nil, before_rank, old)
     changed[#changed + 1] = {pid, false}
-    local pulled = redis.call('ZRANGE', zkey, EV.n - 1, EV.n - 1, 'WITHSCORES')
+    local pulled = redis.call('ZRANGE', zkey, ev.n - 1, ev.n - 1, 'WITHSCORES')
     if #pulled > 0 then
       local score = tonumber(pulled[2])
-      emit(zkey, 'entered', pulled[1], rank_of(zkey, score), nil, score)
+      emit(ev, zkey, 'entered', pulled[1], rank_of(zkey, score), nil, score)
       changed[#changed + 1] = {pulled[1], score}
     end
   elseif was_in and new ~= old then
-    emit(zkey, 'moved', pid, rank_of(zkey, new), before_rank, new)
+    emit(ev, zkey, 'moved', pid, rank_of(zkey, new), before_rank, new)
     changed[#changed + 1] = {pid, new}
   end
   return changed
@@ -173,10 +176,10 @@ end
 
 -- What a region script answers after changing its region's top N: a sequence number
 -- (so that sync.lua drops snapshots older than one it applied) and the top N itself.
-local function top_snapshot(meta_key, zkey, touched)
-  if not touched or EV.n == 0 then return {} end
+local function top_snapshot(ev, meta_key, zkey, touched)
+  if not touched or ev.n == 0 then return {} end
   local seq = redis.call('HINCRBY', meta_key, 'seq', 1)
-  return {seq, redis.call('ZRANGE', zkey, 0, EV.n - 1, 'WITHSCORES')}
+  return {seq, redis.call('ZRANGE', zkey, 0, ev.n - 1, 'WITHSCORES')}
 end
 
 -- A record of a player on its way out of a region (see pull.lua): token, destination,
@@ -191,14 +194,14 @@ end
 -- write never shows a passing entry. Events come in an order a consumer can apply one by
 -- one (leaving players worst first, then the new top N best first), each rank counted in
 -- what such a consumer holds at that point.
-local function follow(global_key, changed)
+local function follow(ev, global_key, changed)
   local last, order = {}, {}
   for _, c in ipairs(changed) do
     if last[c[1]] == nil then order[#order + 1] = c[1] end
     last[c[1]] = c[2]
   end
-  local edge = EV.n > 0 and edge_of(global_key)
-  local touches = EV.n > 0 and not edge
+  local edge = ev.n > 0 and edge_of(ev, global_key)
+  local touches = ev.n > 0 and not edge
   for _, pid in ipairs(order) do
     local old = redis.call('ZSCORE', global_key, pid)
     old = old and tonumber(old)
@@ -212,10 +215,10 @@ local function follow(global_key, changed)
     for _, pid in ipairs(order) do put(global_key, pid, last[pid] or nil) end
     return
   end
-  edges[global_key] = nil
-  local before = redis.call('ZRANGE', global_key, 0, EV.n - 1, 'WITHSCORES')
+  ev.edges[global_key] = nil
+  local before = redis.call('ZRANGE', global_key, 0, ev.n - 1, 'WITHSCORES')
   for _, pid in ipairs(order) do put(global_key, pid, last[pid] or nil) end
-  local after = redis.call('ZRANGE', global_key, 0, EV.n - 1, 'WITHSCORES')
+  local after = redis.call('ZRANGE', global_key, 0, ev.n - 1, 'WITHSCORES')
   local held, kept = {}, {}
   for i = 1, #before, 2 do held[before[i]] = tonumber(before[i + 1]) end
   for i = 1, #after, 2 do kept[after[i]] = true end
@@ -229,7 +232,7 @@ local function follow(global_key, changed)
   for i = #before - 1, 1, -2 do
     local pid = before[i]
     if not kept[pid] then
-      emit(global_key, 'left', pid, nil, rank_in_held(held[pid], pid), held[pid])
+      emit(ev, global_key, 'left', pid, nil, rank_in_held(held[pid], pid), held[pid])
       held[pid] = nil
     end
   end
@@ -239,7 +242,8 @@ local function follow(global_key, changed)
     if old ~= score then
       local previous = old and rank_in_held(old, pid)
       held[pid] = score
-      emit(global_key, old and 'moved' or 'entered', pid, rank_in_held(score, pid), previous, score)
+      emit(ev, global_key, old and 'moved' or 'entered', pid, rank_in_held(score, pid), previous,
+        score)
     end
   end
 end

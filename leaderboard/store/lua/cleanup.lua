@@ -16,7 +16,7 @@ if meta.err then return meta end
 if redis.call('GET', KEYS[3]) ~= ARGV[8] then
   return redis.error_reply('UNLOCKED the cleanup lock was lost')
 end
-EV = {n = meta.top, sign = meta.sign, cap = ARGV[7], now = ARGV[6]}
+local ev = events(meta.top, meta.sign, ARGV[7], ARGV[6])
 local z, touched = KEYS[2], false
 local base, cutoff = base_of(z), tonumber(ARGV[2])
 local most = tonumber(ARGV[5])
@@ -27,7 +27,7 @@ local function sweep(pid, at, b)
   if tonumber(at) >= cutoff then return end
   local score = redis.call('ZSCORE', z, pid)
   if score then
-    if #set_score(z, pid, nil, tonumber(score)) > 0 then touched = true end
+    if #set_score(ev, z, pid, nil, tonumber(score)) > 0 then touched = true end
   end
   redis.call('HDEL', base .. 'a:' .. b, pid)
   redis.call('HDEL', base .. 'n:' .. b, pid)
@@ -41,7 +41,7 @@ if redis.call('ZCARD', z) <= most then
     local at = redis.call('HGET', base .. 'a:' .. b, pid)
     if at then sweep(pid, at, b) end
   end
-  return {-1, removed, #players, top_snapshot(KEYS[1], z, touched)}
+  return {-1, removed, #players, top_snapshot(ev, KEYS[1], z, touched)}
 end
 
 local b = tonumber(ARGV[3])
@@ -55,4 +55,4 @@ while b < last and examined < most do
   b = b + 1
 end
 if b >= meta.buckets then b = -1 end
-return {b, removed, examined, top_snapshot(KEYS[1], z, touched)}
+return {b, removed, examined, top_snapshot(ev, KEYS[1], z, touched)}

@@ -6,17 +6,17 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-EV = {n = meta.top, sign = meta.sign, cap = ARGV[4], now = ARGV[3]}
+local ev = events(meta.top, meta.sign, ARGV[4], ARGV[3])
 local z, pid = KEYS[2], ARGV[2]
 local removed = redis.call('HDEL', KEYS[3], pid)
 redis.call('HDEL', KEYS[4], pid)
 local score = redis.call('ZSCORE', z, pid)
 local touched = false
 if score then
-  touched = #set_score(z, pid, nil, tonumber(score)) > 0
+  touched = #set_score(ev, z, pid, nil, tonumber(score)) > 0
   local base, b = base_of(z), bucket_of(pid, meta.buckets)
   redis.call('HDEL', base .. 'a:' .. b, pid)
   redis.call('HDEL', base .. 'n:' .. b, pid)
   removed = 1
 end
-return {removed, top_snapshot(KEYS[1], z, touched)}
+return {removed, top_snapshot(ev, KEYS[1], z, touched)}

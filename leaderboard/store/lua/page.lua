@@ -2,9 +2,9 @@
 -- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its out records, KEYS[4] its
 -- in records; ARGV[1] expected board version, ARGV[2] start, ARGV[3] stop (zset
 -- positions), ARGV[4] "1" to answer the move records too (for global views)
--- Answers {total, better, entries, outs, ins, moves (see moved)}: better counts the entries strictly better
--- than the first one returned (ranks of ties that began before the slice); entries are
--- flat id, score, name; outs and ins are the move records as HGETALL gives them.
+-- Answers {total, better, entries, outs, ins, moves (see moved)}: better counts the entries
+-- strictly better than the first one returned (ranks of ties that began before the slice);
+-- entries are flat id, score, name; outs and ins are the move records as HGETALL gives them.
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end

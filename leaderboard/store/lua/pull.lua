@@ -14,7 +14,7 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-EV = {n = meta.top, sign = meta.sign, cap = ARGV[3], now = ARGV[2]}
+local ev = events(meta.top, meta.sign, ARGV[3], ARGV[2])
 local z, outs, token, dst = KEYS[2], KEYS[3], ARGV[4], ARGV[5]
 local base = base_of(z)
 local found, touched = {}, false
@@ -23,7 +23,7 @@ for i = 6, #ARGV do
   local score, name, origin = redis.call('ZSCORE', z, pid), nil, ''
   if score then
     score = tonumber(score)
-    if #set_score(z, pid, nil, score) > 0 then touched = true end
+    if #set_score(ev, z, pid, nil, score) > 0 then touched = true end
     local b = bucket_of(pid, meta.buckets)
     redis.call('HDEL', base .. 'a:' .. b, pid)
     name = redis.call('HGET', base .. 'n:' .. b, pid) or ''
@@ -45,4 +45,4 @@ for i = 6, #ARGV do
   end
 end
 if #found > 0 then moved(KEYS[1]) end
-return {found, top_snapshot(KEYS[1], z, touched)}
+return {found, top_snapshot(ev, KEYS[1], z, touched)}

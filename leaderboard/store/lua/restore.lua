@@ -4,7 +4,7 @@
 -- Answers {snapshot}.
 local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign')
 if not m[1] then return {{}} end
-EV = {n = tonumber(m[2]), sign = tonumber(m[3]), cap = ARGV[2], now = ARGV[1]}
+local ev = events(m[2], m[3], ARGV[2], ARGV[1])
 local z, outs, token = KEYS[2], KEYS[3], ARGV[3]
 local base, now = base_of(z), math.floor(tonumber(ARGV[1]) / 1000)
 local touched = false
@@ -14,7 +14,7 @@ for i = 4, #ARGV do
   if record then
     local owner, _, score, name = parse_out(record)
     if owner == token and not redis.call('ZSCORE', z, pid) then
-      if #set_score(z, pid, score, nil) > 0 then touched = true end
+      if #set_score(ev, z, pid, score, nil) > 0 then touched = true end
       local b = bucket_of(pid, tonumber(m[1]))
       redis.call('HSET', base .. 'a:' .. b, pid, now)
       if name ~= '' then
@@ -28,4 +28,4 @@ for i = 4, #ARGV do
     end
   end
 end
-return {top_snapshot(KEYS[1], z, touched)}
+return {top_snapshot(ev, KEYS[1], z, touched)}

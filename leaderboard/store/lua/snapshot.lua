@@ -3,5 +3,5 @@
 -- Answers the snapshot (see top_snapshot).
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-EV = {n = meta.top}
-return top_snapshot(KEYS[1], KEYS[2], true)
+local ev = events(meta.top, meta.sign, 0, 0)
+return top_snapshot(ev, KEYS[1], KEYS[2], true)

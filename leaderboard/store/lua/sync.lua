@@ -9,7 +9,7 @@
 
 local cfg = redis.call('HMGET', KEYS[1], 'top_events', 'order')
 if not cfg[1] or cfg[1] == '0' then return 0 end
-EV = {n = tonumber(cfg[1]), sign = cfg[2] == 'desc' and -1 or 1, cap = ARGV[3], now = ARGV[4]}
+local ev = events(cfg[1], cfg[2] == 'desc' and -1 or 1, ARGV[3], ARGV[4])
 local seq = tonumber(ARGV[2])
 if seq <= tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') then return 0 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
@@ -39,5 +39,5 @@ for i = 5, #ARGV, 2 do
     redis.call('ZADD', copy, ARGV[i + 1], pid)
   end
 end
-if #changed > 0 then follow(KEYS[2], changed) end
+if #changed > 0 then follow(ev, KEYS[2], changed) end
 return 1

@@ -26,7 +26,7 @@ local now = math.floor(tonumber(ARGV[2]) / 1000)
 local free, token = ARGV[5] == '1', ARGV[6]
 local base = base_of(z)
 local LIMIT = 9007199254740991
-EV = {n = meta.top, sign = meta.sign, cap = ARGV[4], now = ARGV[2]}
+local ev = events(meta.top, meta.sign, ARGV[4], ARGV[2])
 
 local hold = base .. 'hold'
 if ARGV[7] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
@@ -108,7 +108,7 @@ for i = first, #ARGV, 3 do
   local updated = new ~= old
   if updated or carried then
     local here = (not carried) and old or nil
-    if #set_score(z, pid, new, here) > 0 then touched = true end
+    if #set_score(ev, z, pid, new, here) > 0 then touched = true end
   end
   found[pid] = new
   redis.call('HSET', base .. 'a:' .. b, pid, now)
@@ -123,4 +123,4 @@ for i = first, #ARGV, 3 do
   end
 end
 if any_name then redis.call('SET', base .. 'named', '1') end
-return {{}, out, top_snapshot(KEYS[1], z, touched)}
+return {{}, out, top_snapshot(ev, KEYS[1], z, touched)}
