@@ -1,7 +1,8 @@
-"""Store-level figures on this machine: batch write rate with top-N events on and off, and
-the time to clean 1M stale players out of 2M (memory per player: loadtests.memory).
+"""Store-level figures on this machine: batch write rate with top-N events on and off, the
+time to clean 1M stale players out of 2M, and the time to clean a board of many empty
+regions (memory per player: loadtests.memory).
 
-    python -m loadtests.store_bench [--players 1000000]
+    python -m loadtests.store_bench [--players 1000000] [--empty-regions 200]
 
 It starts its own redis-server on a free port (never the one on 6379) and stops it by PID.
 """
@@ -29,7 +30,22 @@ async def rate(store: Store, record: BoardRecord, plan: Plan, now_ms: int) -> fl
     return plan.players / await load(store, record, plan, 1, now_ms)
 
 
-async def run(players: int) -> None:
+async def empty_regions(service: Service, count: int) -> None:
+    """A cleanup's cost over regions with no player: one call each, whatever the buckets."""
+    regions = tuple(f"r{i}" for i in range(count))
+    await service.boards.put(BoardConfig("empty", regions, inactive_after_days=1))
+    started = time.perf_counter()
+    report = await service.cleanup.run("empty", older_than_seconds=0)
+    took = time.perf_counter() - started
+    buckets = service.boards.settings.activity_buckets
+    print(
+        f"cleanup of {count:,} empty regions ({buckets:,} buckets each): {took:.2f} s "
+        f"in {report.batches:,} batches"
+    )
+    await service.boards.delete("empty")
+
+
+async def run(players: int, empty: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisProcess(Path(tmp)).start()
         try:
@@ -67,6 +83,7 @@ async def run(players: int) -> None:
                 f"cleanup of {report.removed['clean']:,} stale of {2 * players:,}: {took:.1f} s "
                 f"in {report.batches:,} batches (largest {report.largest_batch})"
             )
+            await empty_regions(service, empty)
             await store.close()
         finally:
             server.stop()
@@ -75,7 +92,9 @@ async def run(players: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--players", type=int, default=1_000_000)
-    asyncio.run(run(parser.parse_args().players))
+    parser.add_argument("--empty-regions", type=int, default=200, help="regions of `empty`")
+    args = parser.parse_args()
+    asyncio.run(run(args.players, args.empty_regions))
 
 
 if __name__ == "__main__":
