@@ -110,7 +110,7 @@ class Cleanup:
                                 f"board {name!r} kept changing during the cleanup; retry"
                             ) from None
                         await asyncio.sleep(STALE_PAUSE * stale)
-                        current = await self.boards.record(name, fresh=True)
+                        current = await self.boards.refresh(current)
                         continue
                     stale = 0
                     if batch is None:

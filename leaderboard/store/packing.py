@@ -2,7 +2,7 @@
 
 redis-py's synchronous client packs with hiredis when it is installed, its asyncio client
 never does; for a 1,000-update batch that packing was more than half of the server's
-Python time (loadtests/README.md). hiredis comes with the ``redis[hiredis]`` dependency.
+Python time (loadtests/HISTORY.md). hiredis comes with the ``redis[hiredis]`` dependency.
 """
 
 from __future__ import annotations

@@ -123,15 +123,29 @@ async def test_100k_stale_players_go_in_bounded_batches(
     assert (await service.boards.describe("c"))["players"]["global"] == 100
 
 
+async def test_a_change_cut_short_is_finished_by_the_run(
+    service: Service, clean_redis: RedisTarget
+) -> None:
+    """A change of the board cut short after its config (a region's copy not written) is
+    finished by the run, which then cleans that region too."""
+    await board_with(service, stale=10, fresh=0)
+    record = await service.boards.record("c")
+    with clean_redis.client(decode_responses=True) as r:
+        r.hset(record.meta("eu"), "version", record.version - 1)
+    report = await service.cleanup.run("c")
+    assert report.removed == {"c": 10}
+    assert not cleanup_locks(clean_redis)
+
+
 async def test_a_board_whose_regions_never_catch_up_gives_up_with_503(
     service: Service, clean_redis: RedisTarget
 ) -> None:
-    """A change of the board cut short after its config (the regions' copies never written)
-    leaves the region stale at every reload: the run gives up instead of spinning."""
+    """A region whose copy of the config stays other than the config at every reload (one
+    ahead of it cannot be set back): the run gives up instead of spinning."""
     await board_with(service, stale=10, fresh=0)
     record = await service.boards.record("c")
     r = clean_redis.client(decode_responses=True)
-    r.hset(record.meta("eu"), "version", record.version - 1)
+    r.hset(record.meta("eu"), "version", record.version + 1)
 
     async def repair_later() -> None:  # ends a run that never gives up, so the test fails
         await asyncio.sleep(30)
