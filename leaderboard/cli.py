@@ -91,7 +91,7 @@ async def _settle_heap(app: web.Application) -> None:
     """Once the worker has started, what it made so far lives as long as it does: the
     collector stops walking that (gc.freeze) and runs less often, since most of what a
     request makes dies by reference counting, and every collection pauses the whole
-    worker, reads included (loadtests/README.md has the pauses measured)."""
+    worker, reads included (loadtests/HISTORY.md has the pauses measured)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 20, 100)
@@ -100,7 +100,7 @@ async def _settle_heap(app: web.Application) -> None:
 def _event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where it is installed (a dependency except on Windows): its C loop and
     transports cost a worker about a tenth less CPU per request than asyncio's own
-    (loadtests/README.md)."""
+    (loadtests/HISTORY.md)."""
     try:
         import uvloop
     except ImportError:
