@@ -168,6 +168,10 @@ def _redis(settings: Settings, share: bool) -> Iterator[Settings]:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    if not (settings.admin_keys or settings.server_keys or settings.client_keys):
+        log.warning(
+            "no LEADERBOARD_*_KEYS set: every client that reaches the API may use all of it"
+        )
     with _redis(settings, share=False) as settings:
         log.info("serving on http://%s:%d with %d worker(s)", host, port, workers)
         if workers == 1:

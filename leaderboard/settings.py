@@ -40,10 +40,13 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def setting(default: Any, text: str, parse: Callable[[str], Any] | None = None) -> Any:
+def setting(
+    default: Any, text: str, parse: Callable[[str], Any] | None = None, secret: bool = False
+) -> Any:
     """A field that is also the variable LEADERBOARD_<NAME>: its default and help text live
-    here only (the CLI's --help and from_env read them from the fields)."""
-    return field(default=default, metadata={"help": text, "parse": parse})
+    here only (the CLI's --help and from_env read them from the fields). A ``secret`` one
+    is left out of the settings' repr, so that it never reaches a log."""
+    return field(default=default, repr=not secret, metadata={"help": text, "parse": parse})
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,14 @@ class Settings:
     log_level: str = setting(
         "INFO", "log level: DEBUG, INFO, WARNING, ERROR", lambda text: text.strip().upper()
     )
+    admin_keys: tuple[str, ...] = setting(
+        (), "keys (16-128 chars, comma-separated) that may do everything", secret=True
+    )
+    server_keys: tuple[str, ...] = setting(
+        (), "keys that may read and post scores (game servers)", secret=True
+    )
+    client_keys: tuple[str, ...] = setting((), "keys that may read (game clients)", secret=True)
+    public_reads: bool = setting(False, "1: GETs under /v1 need no key even when keys are set")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -116,6 +127,11 @@ class Settings:
             raise SettingsError(
                 f"LEADERBOARD_DEFAULT_REGIONS={','.join(self.default_regions)!r}: {problem}"
             )
+        keys = [*self.admin_keys, *self.server_keys, *self.client_keys]
+        if any(not 16 <= len(key) <= 128 or any(c.isspace() for c in key) for key in keys):
+            raise SettingsError("LEADERBOARD_*_KEYS: each key is 16 to 128 characters, no spaces")
+        if len(set(keys)) != len(keys):
+            raise SettingsError("LEADERBOARD_*_KEYS: a key is given twice (each has one role)")
         b = self.activity_buckets
         if b < 1 or b & (b - 1):
             raise SettingsError("LEADERBOARD_ACTIVITY_BUCKETS must be a power of two")

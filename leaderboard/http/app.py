@@ -12,6 +12,7 @@ from aiohttp import web
 
 from leaderboard.domain import MAX_BODY
 from leaderboard.errors import RedisUnavailable
+from leaderboard.http.access import Access
 from leaderboard.http.errors import make_middleware
 from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
 from leaderboard.http.metrics import Metrics
@@ -68,7 +69,10 @@ async def _close_streams(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     metrics = Metrics()
-    app.middlewares.append(make_middleware(metrics.observe, settings.redis_timeout, UNBOUNDED))
+    access = Access(settings)
+    app.middlewares.append(
+        make_middleware(metrics.observe, access, settings.redis_timeout, UNBOUNDED)
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics
     app[STREAMS] = weakref.WeakSet()

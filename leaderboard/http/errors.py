@@ -24,6 +24,7 @@ from leaderboard.errors import (
     StaleBoard,
     UnknownRegion,
 )
+from leaderboard.http.access import Access, Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -39,6 +40,8 @@ ERRORS: dict[type[LeaderboardError], tuple[int, str]] = {
     LeaderboardError: (400, "invalid_request"),
     InvalidJson: (400, "invalid_json"),
     UnsupportedMediaType: (415, "unsupported_media_type"),
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
     UnknownRegion: (400, "unknown_region"),
     BoardNotFound: (404, "board_not_found"),
     PlayerNotFound: (404, "player_not_found"),
@@ -77,7 +80,10 @@ def error_for(exc: LeaderboardError) -> web.Response:
         details = [{"index": exc.index, "field": "score", "reason": "incr result out of range"}]
     elif isinstance(exc, RegionInUse):
         details = {"region": exc.region}
-    return error_response(status, code, exc.message, details)
+    response = error_response(status, code, exc.message, details)
+    if isinstance(exc, Unauthorized):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def route_name(request: web.Request) -> str:
@@ -98,15 +104,21 @@ async def within(deadline: float, handler: Handler, request: web.Request) -> web
 
 
 def make_middleware(
-    observe: Callable[[str, str, int, float], None], deadline: float, unbounded: frozenset[str]
+    observe: Callable[[str, str, int, float], None],
+    access: Access,
+    deadline: float,
+    unbounded: frozenset[str],
 ) -> Any:
-    """Errors as JSON, metrics, and a deadline for every route but the ``unbounded`` ones."""
+    """Errors as JSON, metrics, access by key, and a deadline for every route but the
+    ``unbounded`` ones."""
 
     @web.middleware
     async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         try:
-            if route_name(request) in unbounded:
+            route = route_name(request)
+            access.check(request, route)
+            if route in unbounded:
                 response = await handler(request)
             else:
                 response = await within(deadline, handler, request)

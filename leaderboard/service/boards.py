@@ -6,6 +6,7 @@ so a stale entry costs a reload and a retry, never a wrong answer.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -67,7 +68,8 @@ class Boards:
         regions: it is finished here, so that the board does not stay refused."""
         fresh = await self.record(record.config.board, fresh=True)
         if fresh.version == record.version:
-            await self.store.repair(fresh)
+            with contextlib.suppress(StaleBoard):  # a region already holds a newer change
+                await self.store.repair(fresh)
         return fresh
 
     async def put(self, config: BoardConfig) -> tuple[bool, BoardConfig]:

@@ -1,9 +1,11 @@
 """Schemathesis against the running app, from the project's own OpenAPI document.
 
-A regression net, bounded and seeded (derandomize): no 5xx, every status, content type,
-header and body as the document says, 405s with `Allow`. The checks that hold the schema
-to every rule of the service are left out: the document cannot say "a region of this
-board" or "offset + limit <= 10000", so requests it allows may still be refused.
+A regression net, bounded and seeded (derandomize), with access keys configured (requests
+carry the admin key; schemathesis also sends some without one and expects the 401): no
+5xx, every status, content type, header and body as the document says, 405s with `Allow`.
+The checks that hold the schema to every rule of the service are left out: the document
+cannot say "a region of this board" or "offset + limit <= 10000", so requests it allows
+may still be refused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from tests.live_server import LiveServer
 from tests.redis_process import RedisProcess
 
 DOCUMENT = Path(__file__).parents[2] / "leaderboard" / "http" / "openapi.json"
+ADMIN = "fuzz-admin-key-0123456789"
 schema = schemathesis.openapi.from_path(DOCUMENT).exclude(path_regex=r"/events/stream$")
 
 
@@ -29,7 +32,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     redis = RedisProcess(tmp_path_factory.mktemp("fuzz")).start()
     try:
         config = Settings(
-            redis_url=redis.url, activity_buckets=64, redis_timeout=2.0, data_dir=Path("/x")
+            redis_url=redis.url,
+            activity_buckets=64,
+            redis_timeout=2.0,
+            data_dir=Path("/x"),
+            admin_keys=(ADMIN,),
         )
         with LiveServer(config) as server:
             yield server
@@ -47,5 +54,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def test_the_app_answers_as_its_document_says(case, live: LiveServer) -> None:
     case.call_and_validate(
         base_url=f"http://127.0.0.1:{live.port}",
+        headers={"Authorization": f"Bearer {ADMIN}"},
         excluded_checks=[positive_data_acceptance, negative_data_rejection],
     )

@@ -71,6 +71,8 @@ SCHEMAS = (
 
 ERROR_CODES = {
     "invalid_json": "400",
+    "unauthorized": "401",
+    "forbidden": "403",
     "invalid_request": "400",
     "unknown_region": "400",
     "board_not_found": "404",
