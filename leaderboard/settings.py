@@ -91,6 +91,13 @@ class Settings:
     )
     client_keys: tuple[str, ...] = setting((), "keys that may read (game clients)", secret=True)
     public_reads: bool = setting(False, "1: GETs under /v1 need no key even when keys are set")
+    client_rate: float = setting(
+        0.0, "requests/s per client address (client key or none), bursts of twice; 0: off"
+    )
+    server_rate: float = setting(0.0, "requests/s per server key, bursts of twice; 0: off")
+    trust_proxy: bool = setting(
+        False, "1: the client address is the last hop a proxy added to X-Forwarded-For"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +139,8 @@ class Settings:
             raise SettingsError("LEADERBOARD_*_KEYS: each key is 16 to 128 characters, no spaces")
         if len(set(keys)) != len(keys):
             raise SettingsError("LEADERBOARD_*_KEYS: a key is given twice (each has one role)")
+        if self.client_rate < 0 or self.server_rate < 0:
+            raise SettingsError("LEADERBOARD_CLIENT_RATE and _SERVER_RATE are 0 (off) or more")
         b = self.activity_buckets
         if b < 1 or b & (b - 1):
             raise SettingsError("LEADERBOARD_ACTIVITY_BUCKETS must be a power of two")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import logging
 from enum import IntEnum
+from typing import NamedTuple
 
 from aiohttp import web
 
@@ -24,6 +25,13 @@ class Role(IntEnum):
     CLIENT = 1
     SERVER = 2
     ADMIN = 3
+
+
+class Caller(NamedTuple):
+    """Who made a /v1 request: the role and key it presented (None when none)."""
+
+    role: Role | None
+    key: str | None
 
 
 class Unauthorized(LeaderboardError):
@@ -62,26 +70,31 @@ class Access:
     def open(self) -> bool:
         return not self.keys
 
-    def role_of(self, header: str | None) -> Role | None:
+    def caller(self, header: str | None) -> Caller:
         """The role of the presented key; every configured key is compared, so the time
         taken says nothing of which one (or how much of one) matched."""
         scheme, _, presented = (header or "").partition(" ")
-        if scheme.lower() != "bearer" or not presented.strip():
-            return None
-        token = presented.strip().encode()
+        token = presented.strip()
+        if scheme.lower() != "bearer" or not token:
+            return Caller(None, None)
         found = None
         for key, role in self.keys:
-            if hmac.compare_digest(token, key):
+            if hmac.compare_digest(token.encode(), key):
                 found = role
-        return found
+        return Caller(found, token if found else None)
 
-    def check(self, request: web.Request, route: str) -> None:
-        """Raises Unauthorized or Forbidden unless the request may be made."""
+    def check(self, request: web.Request, route: str) -> Caller | None:
+        """Who makes this /v1 request (None outside /v1); raises Unauthorized or Forbidden
+        unless it may be made."""
         role = needed(request.method, route)
-        if self.open or role is None or (role is Role.CLIENT and self.public_reads):
-            return
-        have = self.role_of(request.headers.get("Authorization"))
-        if have is None:
+        if role is None:
+            return None
+        caller = self.caller(request.headers.get("Authorization"))
+        if self.open or (role is Role.CLIENT and self.public_reads):
+            return caller
+        if caller.role is None:
             raise Unauthorized("send a valid key as Authorization: Bearer <key>")
-        if have < role:
-            raise Forbidden(f"this key's role ({have.name.lower()}) may not {request.method} here")
+        if caller.role < role:
+            name = caller.role.name.lower()
+            raise Forbidden(f"this key's role ({name}) may not {request.method} here")
+        return caller

@@ -15,6 +15,7 @@ from leaderboard.errors import RedisUnavailable
 from leaderboard.http.access import Access
 from leaderboard.http.errors import make_middleware
 from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
+from leaderboard.http.limits import Limits
 from leaderboard.http.metrics import Metrics
 from leaderboard.http.routes import ROUTES, UNBOUNDED
 from leaderboard.service import Service
@@ -69,9 +70,9 @@ async def _close_streams(app: web.Application) -> None:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     metrics = Metrics()
-    access = Access(settings)
+    access, limits = Access(settings), Limits(settings)
     app.middlewares.append(
-        make_middleware(metrics.observe, access, settings.redis_timeout, UNBOUNDED)
+        make_middleware(metrics.observe, access, limits, settings.redis_timeout, UNBOUNDED)
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics

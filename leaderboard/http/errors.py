@@ -25,6 +25,8 @@ from leaderboard.errors import (
     UnknownRegion,
 )
 from leaderboard.http.access import Access, Forbidden, Unauthorized
+from leaderboard.http.keys import SERVICE
+from leaderboard.http.limits import Limits, RateLimited
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -42,6 +44,7 @@ ERRORS: dict[type[LeaderboardError], tuple[int, str]] = {
     UnsupportedMediaType: (415, "unsupported_media_type"),
     Unauthorized: (401, "unauthorized"),
     Forbidden: (403, "forbidden"),
+    RateLimited: (429, "rate_limited"),
     UnknownRegion: (400, "unknown_region"),
     BoardNotFound: (404, "board_not_found"),
     PlayerNotFound: (404, "player_not_found"),
@@ -83,6 +86,8 @@ def error_for(exc: LeaderboardError) -> web.Response:
     response = error_response(status, code, exc.message, details)
     if isinstance(exc, Unauthorized):
         response.headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -106,18 +111,21 @@ async def within(deadline: float, handler: Handler, request: web.Request) -> web
 def make_middleware(
     observe: Callable[[str, str, int, float], None],
     access: Access,
+    limits: Limits,
     deadline: float,
     unbounded: frozenset[str],
 ) -> Any:
-    """Errors as JSON, metrics, access by key, and a deadline for every route but the
-    ``unbounded`` ones."""
+    """Errors as JSON, metrics, access by key and rate limits, and a deadline for every
+    route but the ``unbounded`` ones."""
 
     @web.middleware
     async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         try:
             route = route_name(request)
-            access.check(request, route)
+            caller = access.check(request, route)
+            if caller is not None:
+                await limits.check(request.app[SERVICE].store, request, caller)
             if route in unbounded:
                 response = await handler(request)
             else:

@@ -48,6 +48,8 @@ lb:{B}:locks              hash    player -> token and expiry of a write that may
                                   between regions; player_locks.lua
 lb:{B}:deleting           hash    regions, tags and buckets of a deletion under way; by
                                   DELETE; read by PUT and DELETE
+lb:rate:{<subject>}       string  a rate limit's next allowed time (rate.lua); subject is
+                                  c:<client address> or s:<digest of a server key>
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ from collections.abc import Mapping, Sequence
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 REGISTRY = "lb:boards"
+
+
+def rate(subject: str) -> str:
+    """A rate limit's state: one slot per subject, so a check is one call on a cluster."""
+    return f"lb:rate:{{{subject}}}"
 
 
 def config(board: str) -> str:

@@ -16,6 +16,7 @@ from redis.exceptions import ResponseError
 
 from leaderboard.domain import LAST_STREAM_ID, BoardConfig, RegionSlice, Standing, now_ms
 from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
+from leaderboard.store import keys
 from leaderboard.store.configs import Configs
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.mirror import Mirror, Snapshots
@@ -210,6 +211,14 @@ class Store:
             snapshots.add(region, snapshot)
         await self.mirror.sync(record, snapshots, now)
         return any(int(removed) for removed, _ in replies)
+
+    @translated
+    async def take_rate(self, subject: str, rate: float) -> float:
+        """One request of ``subject`` against ``rate`` per second, bursts of twice the rate
+        (rate.lua); answers 0 when it is allowed, else the seconds until one would be."""
+        interval = 1000.0 / rate
+        args = [f"{interval:.3f}", f"{2 * rate * interval:.3f}"]
+        return int(await self.runner.eval_one("rate", [keys.rate(subject)], args)) / 1000
 
     # Cleanup
 

@@ -21,6 +21,7 @@ NAMES = (
     "region_meta",
     "cleanup",
     "lock",
+    "rate",
 )
 
 
