@@ -9,14 +9,17 @@ import dataclasses
 import gc
 import logging
 import multiprocessing
+import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 
 from aiohttp import web
 
 from leaderboard.embedded import EmbeddedRedis, EmbeddedRedisError
+from leaderboard.http.metrics import SHARED
 from leaderboard.scheduler import run_cleanup
 from leaderboard.settings import VARIABLES, Settings, SettingsError
 
@@ -127,7 +130,17 @@ def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> N
 
 
 def _run_workers(settings: Settings, host: str, port: int, count: int) -> None:
-    """N processes accept on one port (SO_REUSEPORT); SIGTERM is passed on to each."""
+    """N processes accept on one port (SO_REUSEPORT); SIGTERM is passed on to each. Their
+    metrics go to one fresh directory, which /metrics of any of them adds up."""
+    with tempfile.TemporaryDirectory(prefix="leaderboard-metrics-") as shared:
+        os.environ[SHARED] = shared
+        try:
+            _spawn(settings, host, port, count)
+        finally:
+            del os.environ[SHARED]
+
+
+def _spawn(settings: Settings, host: str, port: int, count: int) -> None:
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=_run_worker, args=(settings, host, port, True), daemon=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,3 +247,47 @@ def test_a_signal_stops_a_cleanup_run_in_progress(
     assert "stopped" in err
     left = clean_redis.keys()
     assert not {k for k in left if k.endswith("cleanup-lock")}
+
+
+def metric(text: str, name: str) -> float:
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
+    assert found, name
+    return float(found[1])
+
+
+def listening(port: int) -> int:
+    """Sockets listening on the port (each worker binds its own: SO_REUSEPORT)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A"
+    )
+
+
+def test_every_worker_answers_the_whole_servers_metrics(tmp_path: Path) -> None:
+    """Posts land on either of two workers; every scrape, whichever worker answers it,
+    gives the totals of both (and promtool accepts the text, where it is installed)."""
+    server = Serve(tmp_path / "data", workers=2)
+    try:
+        deadline = time.monotonic() + 30
+        while listening(server.port) < 2:  # the second worker may bind a moment later
+            assert time.monotonic() < deadline, "the second worker does not listen"
+            time.sleep(0.1)
+        for i in range(20):
+            body = {"player_id": f"w{i}", "region": "na", "score": i}
+            assert request(server.port, "POST", "/v1/boards/default/scores", body)[0] == 200
+        scrapes = set()
+        for _ in range(10):
+            url = f"http://127.0.0.1:{server.port}/metrics"
+            with urllib.request.urlopen(url, timeout=10) as response:
+                text = response.read().decode()
+            scrapes.add(metric(text, "leaderboard_score_updates_total"))
+        assert scrapes == {20.0}
+        promtool = shutil.which("promtool")
+        assert promtool or not os.environ.get("CI"), ".ci/run installs promtool"
+        if promtool:
+            check = subprocess.run(
+                [promtool, "check", "metrics"], input=text, capture_output=True, text=True
+            )
+            assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        assert server.stop()[0] == 0

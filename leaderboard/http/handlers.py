@@ -42,7 +42,9 @@ async def delete_board(request: web.Request) -> web.Response:
 async def post_score(request: web.Request) -> web.Response:
     board = parse.board_id(request)
     update = parse.score_update(await parse.json_body(request))
-    return json_response(await _service(request).scores.submit(board, update))
+    answer = await _service(request).scores.submit(board, update)
+    request.app[METRICS].updates.inc()
+    return json_response(answer)
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -55,7 +57,9 @@ async def post_batch(request: web.Request) -> web.Response:
     if batch.problems:
         raise await scores.refusal(board, batch.problems, batch.regions)
     await asyncio.sleep(0)
-    return json_response({"accepted": await scores.submit_batch(board, batch.updates)})
+    accepted = await scores.submit_batch(board, batch.updates)
+    request.app[METRICS].updates.inc(accepted)
+    return json_response({"accepted": accepted})
 
 
 async def top(request: web.Request) -> web.Response:
@@ -108,8 +112,8 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    text = request.app[METRICS].render(_service(request).scores.applied)
-    return web.Response(text=text, content_type="text/plain", charset="utf-8")
+    body = request.app[METRICS].render()
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
 
 OPENAPI = resources.files("leaderboard.http") / "openapi.json"

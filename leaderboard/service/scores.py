@@ -77,7 +77,6 @@ class Scores:
         # connection: fewer batch pipelines at once, shorter waits for the reads between
         # them. Single posts (the coalescer) do not wait here.
         self.batches = asyncio.Semaphore(boards.settings.batches_in_flight)
-        self.applied = 0  # score updates applied by this process, for /metrics
         self.coalescer = Coalescer(boards, self.chunk)
 
     async def submit(self, board: str, update: Update) -> dict:
@@ -86,7 +85,6 @@ class Scores:
         if update.region not in record.config.regions:
             check_regions(await self.boards.record(board, fresh=True), [update])
         score, updated, better = await self.coalescer.write(board, update)
-        self.applied += 1
         return {
             "player_id": update.player_id,
             "region": update.region,
@@ -159,7 +157,6 @@ class Scores:
                 else:
                     got += int(result)
             applied += got
-            self.applied += got
             pending = left
             if refused is not None:
                 i, result = refused

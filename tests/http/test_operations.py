@@ -39,11 +39,11 @@ async def test_metrics_count_requests_and_applied_updates(client) -> None:
     assert (await client.post("/v1/boards/default/scores/batch", json=batch)).status == 200
     await client.get("/v1/boards/nope")
     text = await (await client.get("/metrics")).text()
-    assert "leaderboard_score_updates_total 5" in text
+    assert "leaderboard_score_updates_total 5.0" in text
     route = 'route="/v1/boards/{board}/scores",status="200"'
-    assert f'leaderboard_requests_total{{method="POST",{route}}} 1' in text
-    assert 'route="/v1/boards/{board}",status="404"} 1' in text
-    assert f'leaderboard_request_seconds_bucket{{method="POST",{route},le="+Inf"}} 1' in text
+    assert f'leaderboard_requests_total{{method="POST",{route}}} 1.0' in text
+    assert 'route="/v1/boards/{board}",status="404"} 1.0' in text
+    assert f'leaderboard_request_seconds_bucket{{le="+Inf",method="POST",{route}}} 1.0' in text
 
 
 async def test_healthz_and_readyz_when_redis_answers(client) -> None:
