@@ -24,7 +24,7 @@ def gets_served(server: LiveServer) -> int:
     text = conn.getresponse().read().decode()
     conn.close()
     return sum(
-        int(line.rsplit(" ", 1)[1])
+        int(float(line.rsplit(" ", 1)[1]))
         for line in text.splitlines()
         if line.startswith('leaderboard_requests_total{method="GET"')
     )
