@@ -216,9 +216,7 @@ class Store:
     async def take_rate(self, subject: str, rate: float) -> float:
         """One request of ``subject`` against ``rate`` per second, bursts of twice the rate
         (rate.lua); answers 0 when it is allowed, else the seconds until one would be."""
-        interval = 1000.0 / rate
-        args = [f"{interval:.3f}", f"{2 * rate * interval:.3f}"]
-        return int(await self.runner.eval_one("rate", [keys.rate(subject)], args)) / 1000
+        return int(await self.runner.eval_one("rate", [keys.rate(subject)], [repr(rate)])) / 1000
 
     # Cleanup
 

@@ -73,3 +73,8 @@ async def test_without_trust_a_forwarded_header_changes_nothing(
         for i in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+async def test_a_rate_too_high_to_reach_never_refuses(aiohttp_client, settings: Settings) -> None:
+    client = await aiohttp_client(create_app(limited(settings, client_rate=1e9)))
+    assert {(await client.get("/v1/boards")).status for _ in range(20)} == {200}
