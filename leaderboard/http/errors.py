@@ -113,7 +113,7 @@ def make_middleware(
     access: Access,
     limits: Limits,
     deadline: float,
-    unbounded: frozenset[str],
+    unbounded: frozenset[tuple[str, str]],
 ) -> Any:
     """Errors as JSON, metrics, access by key and rate limits, and a deadline for every
     route but the ``unbounded`` ones."""
@@ -126,7 +126,7 @@ def make_middleware(
             caller = access.check(request, route)
             if caller is not None:
                 await limits.check(request.app[SERVICE].store, request, caller)
-            if route in unbounded:
+            if (request.method, route) in unbounded:
                 response = await handler(request)
             else:
                 response = await within(deadline, handler, request)

@@ -25,5 +25,12 @@ ROUTES = [
     web.post("/v1/admin/cleanup", h.cleanup),
 ]
 
-# Routes that take as long as they need: a stream stays open, a cleanup walks whole boards.
-UNBOUNDED = frozenset({"/v1/boards/{board}/events/stream", "/v1/admin/cleanup"})
+# Requests that take as long as they need: a stream stays open, a cleanup walks whole
+# boards, a board's deletion unlinks every bucket key of every region.
+UNBOUNDED = frozenset(
+    {
+        ("GET", "/v1/boards/{board}/events/stream"),
+        ("POST", "/v1/admin/cleanup"),
+        ("DELETE", "/v1/boards/{board}"),
+    }
+)
