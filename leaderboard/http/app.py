@@ -49,6 +49,7 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         cluster=settings.redis_cluster,
         read_url=settings.redis_read_url,
     )
+    store.runner.observe = app[METRICS].script
     service = Service.build(store, settings)
     app[SERVICE] = service
     task = asyncio.create_task(_default_board(service, settings))

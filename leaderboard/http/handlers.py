@@ -59,6 +59,7 @@ async def post_batch(request: web.Request) -> web.Response:
     await asyncio.sleep(0)
     accepted = await scores.submit_batch(board, batch.updates)
     request.app[METRICS].updates.inc(accepted)
+    request.app[METRICS].batch_updates.observe(accepted)
     return json_response({"accepted": accepted})
 
 
@@ -96,6 +97,7 @@ async def delete_player(request: web.Request) -> web.Response:
 async def cleanup(request: web.Request) -> web.Response:
     board, older = parse.cleanup_request(await parse.json_body(request, optional=True))
     report = await _service(request).cleanup.run(board, older)
+    request.app[METRICS].cleanup_removed.inc(sum(report.removed.values()))
     return json_response({"removed": report.removed, "skipped": report.locked})
 
 

@@ -33,10 +33,26 @@ class Metrics:
             "leaderboard_score_updates", "Score updates acknowledged (single posts and batches).",
             registry=self.registry,
         )  # fmt: skip
+        self.batch_updates = Histogram(
+            "leaderboard_batch_updates", "Updates per accepted batch.",
+            buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10_000), registry=self.registry,
+        )  # fmt: skip
+        self.cleanup_removed = Counter(
+            "leaderboard_cleanup_removed", "Inactive players removed by POST /v1/admin/cleanup.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.script_seconds = Histogram(
+            "leaderboard_redis_script_seconds",
+            "Round trips of Lua script calls to Redis, by script (pipeline: several kinds).",
+            ("script",), buckets=BUCKETS, registry=self.registry,
+        )  # fmt: skip
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route, str(status)).observe(seconds)
+
+    def script(self, name: str, seconds: float) -> None:
+        self.script_seconds.labels(name).observe(seconds)
 
     def render(self) -> bytes:
         """The text exposition: of every process when they share a directory."""

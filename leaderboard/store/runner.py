@@ -5,6 +5,7 @@ errors by one table (script_error)."""
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
@@ -104,6 +105,9 @@ class Runner:
         self.client = client
         self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
+        # Told each round trip's script ("pipeline" for several kinds) and seconds; the
+        # app sets it to its metrics.
+        self.observe: Callable[[str, float], None] = lambda script, seconds: None
 
     async def eval(
         self,
@@ -126,10 +130,15 @@ class Runner:
                 # execute_command: redis-py's cluster pipeline blocks its evalsha method, not
                 # the command, which it routes by the slot of the script's keys.
                 pipe.execute_command("EVALSHA", self.scripts.sha[name], len(ks), *ks, *args)
+            started = time.perf_counter()
             try:
                 replies = await pipe.execute(raise_on_error=False)
             except ResponseError as exc:  # MULTI/EXEC refused whole, e.g. BUSY
                 raise script_error(exc) from None
+            names = {calls[i][0] for i in todo}
+            self.observe(
+                names.pop() if len(names) == 1 else "pipeline", time.perf_counter() - started
+            )
             missing = []
             for i, reply in zip(todo, replies, strict=True):
                 if isinstance(reply, NoScriptError) and attempt == 0:
@@ -153,6 +162,7 @@ class Runner:
         """One call without a pipeline: the cheaper path for a single script. A call
         refused with NOSCRIPT is sent once more, after loading the scripts."""
         call = (self.scripts.sha[name], len(ks), *ks, *args)
+        started = time.perf_counter()
         try:
             try:
                 return await self.client.evalsha(*call)
@@ -161,6 +171,8 @@ class Runner:
             return await self.client.evalsha(*call)
         except ResponseError as exc:
             raise script_error(exc) from None
+        finally:
+            self.observe(name, time.perf_counter() - started)
 
     async def load(self, client: Client | None = None) -> None:
         """On a cluster SCRIPT LOAD goes to every master (a promoted replica has none)."""

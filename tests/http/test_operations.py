@@ -44,6 +44,14 @@ async def test_metrics_count_requests_and_applied_updates(client) -> None:
     assert f'leaderboard_requests_total{{method="POST",{route}}} 1.0' in text
     assert 'route="/v1/boards/{board}",status="404"} 1.0' in text
     assert f'leaderboard_request_seconds_bucket{{le="+Inf",method="POST",{route}}} 1.0' in text
+    assert "leaderboard_batch_updates_count 1.0" in text
+    assert "leaderboard_batch_updates_sum 4.0" in text
+    assert 'leaderboard_redis_script_seconds_count{script="write"}' in text
+    await asyncio.sleep(1.1)  # activity is kept in whole seconds: make it older than now
+    cleaned = await client.post("/v1/admin/cleanup", json={"older_than_seconds": 0})
+    assert (await cleaned.json())["removed"] == {"default": 4}  # m0 to m3
+    text = await (await client.get("/metrics")).text()
+    assert "leaderboard_cleanup_removed_total 4.0" in text
 
 
 async def test_healthz_and_readyz_when_redis_answers(client) -> None:
