@@ -215,13 +215,22 @@ class Reads:
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
 
+        # On one Redis: player.lua and around.lua over every region in one MULTI/EXEC; the
+        # windows are empty when no zset holds the player (absent, or between regions).
+        players = [k for r in regions for k in record.script_keys(r)]
+        zsets = [k for r in regions for k in record.window_keys(r)]
+        together = [
+            ("player", players, [record.version, player_id]),
+            ("around", zsets, [record.version, player_id, "", radius]),
+        ]
+
         async def attempt() -> list[RegionSlice] | Moved | None:
             if self.runner.cluster:
                 found, windows = await self._players(client, record, regions, player_id), []
             else:
-                found, windows = await self._players_and_windows(
-                    client, record, regions, player_id, radius
-                )
+                replies, flat = await self.runner.raising(together, True, client)
+                found = [Presence.decode(r, p) for r, p in zip(regions, replies, strict=True)]
+                windows = [Window.decode(w, sign) for w in flat]
             moving = moving_slices([p.records for p in found], regions, sign) if glob else []
             if not windows:
                 scores = [p.score for p in found if p.score is not None]
@@ -257,26 +266,6 @@ class Reads:
         args = [record.version, player_id, score, radius]
         replies = await self._per_region(client, "around", regions, record.window_keys, args)
         return [Window.decode(reply, record.config.sign) for reply in replies]
-
-    async def _players_and_windows(
-        self,
-        client: Client,
-        record: BoardRecord,
-        regions: Sequence[str],
-        player_id: str,
-        radius: int,
-    ) -> tuple[list[Presence], list[Window]]:
-        """One Redis: player.lua and around.lua over every region, in one MULTI/EXEC; the
-        windows are empty when no zset holds the player (absent, or between regions)."""
-        players = [k for r in regions for k in record.script_keys(r)]
-        zsets = [k for r in regions for k in record.window_keys(r)]
-        calls = [
-            ("player", players, [record.version, player_id]),
-            ("around", zsets, [record.version, player_id, "", radius]),
-        ]
-        replies, windows = await self.runner.raising(calls, True, client)
-        found = [Presence.decode(r, reply) for r, reply in zip(regions, replies, strict=True)]
-        return found, [Window.decode(w, record.config.sign) for w in windows]
 
 
 def moving_slices(
