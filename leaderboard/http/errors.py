@@ -121,8 +121,8 @@ def make_middleware(
     @web.middleware
     async def errors_and_metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        route = route_name(request)
         try:
-            route = route_name(request)
             caller = access.check(request, route)
             if caller is not None:
                 await limits.check(request.app[SERVICE].store, request, caller)
@@ -149,7 +149,7 @@ def make_middleware(
         except Exception:
             log.exception("unexpected error on %s %s", request.method, request.path)
             response = error_response(500, "internal_error", "unexpected server error")
-        observe(request.method, route_name(request), response.status, time.perf_counter() - started)
+        observe(request.method, route, response.status, time.perf_counter() - started)
         return response
 
     return errors_and_metrics

@@ -77,6 +77,7 @@ class Move:
     token: str
     carried: dict[str, tuple[int | None, str]] = field(default_factory=dict)
     sources: dict[str, set[str]] = field(default_factory=dict)  # region -> players
+    locked: set[str] = field(default_factory=set)  # players whose lock this pass holds
 
 
 class Writes:
@@ -228,6 +229,7 @@ class Writes:
             return absent
         pids = sorted({pid for i in absent for pid, _, _ in chunks[i][1]})
         await self.locks.take(record, move.token, pids)
+        move.locked.update(pids)
         running = await scores_of(self.runner.client, record, pids)
         kept = {}
         for i, players in sorted(absent.items()):
@@ -247,7 +249,8 @@ class Writes:
         record whose move did arrive (its destination holds the same token) is stale:
         dropped, not carried."""
         record = p.record
-        await self.locks.take(record, move.token, list(targets))
+        await self.locks.take(record, move.token, [p for p in targets if p not in move.locked])
+        move.locked.update(targets)
         for pid in targets:
             move.carried[pid] = (None, "")
         calls, regions = [], []
