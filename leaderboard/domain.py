@@ -95,6 +95,19 @@ class Update(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Once:
+    """A request sent with an Idempotency-Key: each of its chunks is marked (by the index
+    of its first update in the request) where it is applied, so that a retry skips it."""
+
+    key: str
+    ttl_ms: int
+    marks: tuple[int, ...] = ()
+
+    def marking(self, marks: Iterable[int]) -> Once:
+        return Once(self.key, self.ttl_ms, tuple(marks))
+
+
+@dataclass(frozen=True)
 class Entry:
     rank: int
     player_id: str

@@ -60,6 +60,16 @@ class ScoreOutOfRange(LeaderboardError):
         self.index = index
 
 
+class KeyReused(LeaderboardError):
+    """An Idempotency-Key sent again with another request than the one it first came with."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Idempotency-Key came with another request; nothing was applied: "
+            "use a new key for a new request"
+        )
+
+
 class RedisUnavailable(LeaderboardError):
     pass
 

@@ -98,6 +98,9 @@ class Settings:
     trust_proxy: bool = setting(
         False, "1: the client address is the last hop a proxy added to X-Forwarded-For"
     )
+    idempotency_ttl: int = setting(
+        86_400, "seconds an Idempotency-Key and its answer are kept (retries within it)"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +142,8 @@ class Settings:
             raise SettingsError("LEADERBOARD_*_KEYS: each key is 16 to 128 characters, no spaces")
         if len(set(keys)) != len(keys):
             raise SettingsError("LEADERBOARD_*_KEYS: a key is given twice (each has one role)")
+        if self.idempotency_ttl < 1:
+            raise SettingsError("LEADERBOARD_IDEMPOTENCY_TTL must be at least 1 (seconds)")
         if self.client_rate < 0 or self.server_rate < 0:
             raise SettingsError("LEADERBOARD_CLIENT_RATE and _SERVER_RATE are 0 (off) or more")
         b = self.activity_buckets

@@ -16,6 +16,7 @@ from leaderboard.errors import (
     BoardNotEmpty,
     BoardNotFound,
     InvalidJson,
+    KeyReused,
     LeaderboardError,
     PlayerNotFound,
     RedisUnavailable,
@@ -51,6 +52,7 @@ ERRORS: dict[type[LeaderboardError], tuple[int, str]] = {
     RegionInUse: (409, "region_in_use"),
     BoardNotEmpty: (409, "board_not_empty"),
     ScoreOutOfRange: (409, "score_out_of_range"),
+    KeyReused: (409, "idempotency_key_reused"),
     RedisUnavailable: (503, "redis_unavailable"),
     StaleBoard: (503, "redis_unavailable"),
 }

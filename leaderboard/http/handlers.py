@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from aiohttp import web
 
-from leaderboard.domain import MAX_PAGE, MAX_RADIUS, MAX_WINDOW
+from leaderboard.domain import MAX_PAGE, MAX_RADIUS, MAX_WINDOW, Once
 from leaderboard.errors import InvalidRequest, LeaderboardError
 from leaderboard.http import parse
 from leaderboard.http.errors import error_for, json_response
@@ -39,12 +41,36 @@ async def delete_board(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _once(
+    request: web.Request, board: str, work: Callable[[Once | None], Awaitable[dict]]
+) -> web.Response:
+    """Runs a write, as an idempotent one when the request carries an Idempotency-Key.
+    Its request is the method, path and body (bytes as sent: aiohttp keeps them read)."""
+    key = parse.idempotency_key(request)
+    if key is None:
+        return json_response(await work(None))
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), await request.read()):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    idempotency = _service(request).idempotency
+    answer, replayed = await idempotency.run(board, key, digest.hexdigest(), work)
+    response = json_response(answer)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+        request.app[METRICS].replays.inc()
+    return response
+
+
 async def post_score(request: web.Request) -> web.Response:
     board = parse.board_id(request)
     update = parse.score_update(await parse.json_body(request))
-    answer = await _service(request).scores.submit(board, update)
-    request.app[METRICS].updates.inc()
-    return json_response(answer)
+
+    async def work(once: Once | None) -> dict:
+        answer = await _service(request).scores.submit(board, update, once)
+        request.app[METRICS].updates.inc()
+        return answer
+
+    return await _once(request, board, work)
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -57,10 +83,14 @@ async def post_batch(request: web.Request) -> web.Response:
     if batch.problems:
         raise await scores.refusal(board, batch.problems, batch.regions)
     await asyncio.sleep(0)
-    accepted = await scores.submit_batch(board, batch.updates)
-    request.app[METRICS].updates.inc(accepted)
-    request.app[METRICS].batch_updates.observe(accepted)
-    return json_response({"accepted": accepted})
+
+    async def work(once: Once | None) -> dict:
+        accepted = await scores.submit_batch(board, batch.updates, once)
+        request.app[METRICS].updates.inc(accepted)
+        request.app[METRICS].batch_updates.observe(accepted)
+        return {"accepted": accepted}
+
+    return await _once(request, board, work)
 
 
 async def top(request: web.Request) -> web.Response:

@@ -41,6 +41,11 @@ class Metrics:
             "leaderboard_cleanup_removed", "Inactive players removed by POST /v1/admin/cleanup.",
             registry=self.registry,
         )  # fmt: skip
+        self.replays = Counter(
+            "leaderboard_idempotent_replays",
+            "Requests answered with the answer of an earlier one with the same Idempotency-Key.",
+            registry=self.registry,
+        )  # fmt: skip
         self.script_seconds = Histogram(
             "leaderboard_redis_script_seconds",
             "Round trips of Lua script calls to Redis, by script (pipeline: several kinds).",

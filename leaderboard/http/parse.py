@@ -29,6 +29,7 @@ from leaderboard.http.errors import UnsupportedMediaType
 
 Problem = dict[str, Any]
 INTEGER = re.compile(r"-?[0-9]{1,18}")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 
 
 async def json_body(request: web.Request, optional: bool = False) -> Any:
@@ -42,6 +43,16 @@ async def json_body(request: web.Request, optional: bool = False) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidJson(f"the body is not valid JSON: {exc}") from None
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidRequest(
+            "Idempotency-Key is 1-128 chars of [A-Za-z0-9_.:-]",
+            [{"field": "Idempotency-Key", "reason": f"must match ^{IDEMPOTENCY_KEY.pattern}$"}],
+        )
+    return key
 
 
 def board_id(request: web.Request) -> str:

@@ -8,6 +8,7 @@ from leaderboard.domain import BoardConfig
 from leaderboard.service.boards import Boards
 from leaderboard.service.cleanup import Cleanup
 from leaderboard.service.events import Events
+from leaderboard.service.idempotency import Idempotency
 from leaderboard.service.scores import Scores
 from leaderboard.service.views import Views
 from leaderboard.settings import Settings
@@ -24,11 +25,20 @@ class Service:
     views: Views
     events: Events
     cleanup: Cleanup
+    idempotency: Idempotency
 
     @classmethod
     def build(cls, store: Store, settings: Settings) -> Service:
         boards = Boards(store, settings)
-        return cls(store, boards, Scores(boards), Views(boards), Events(boards), Cleanup(boards))
+        return cls(
+            store,
+            boards,
+            Scores(boards),
+            Views(boards),
+            Events(boards),
+            Cleanup(boards),
+            Idempotency(store, settings.idempotency_ttl),
+        )
 
     async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:
         return await self.boards.ensure(BoardConfig(board="default", regions=regions))

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from leaderboard.domain import MAX_BATCH, Mode, Update, incr_overflow, now_ms
+from leaderboard.domain import MAX_BATCH, Mode, Once, Update, incr_overflow, now_ms
 from leaderboard.errors import (
     BoardNotFound,
     InvalidRequest,
@@ -79,12 +79,16 @@ class Scores:
         self.batches = asyncio.Semaphore(boards.settings.batches_in_flight)
         self.coalescer = Coalescer(boards, self.chunk)
 
-    async def submit(self, board: str, update: Update) -> dict:
-        """One post; concurrent posts share script calls (see coalesce.py)."""
-        record = await self.boards.record(board)
-        if update.region not in record.config.regions:
-            check_regions(await self.boards.record(board, fresh=True), [update])
-        score, updated, better = await self.coalescer.write(board, update)
+    async def submit(self, board: str, update: Update, once: Once | None = None) -> dict:
+        """One post; concurrent posts share script calls (see coalesce.py), but for an
+        idempotent one, whose chunk is its own."""
+        if once is None:
+            record = await self.boards.record(board)
+            if update.region not in record.config.regions:
+                check_regions(await self.boards.record(board, fresh=True), [update])
+            score, updated, better = await self.coalescer.write(board, update)
+        else:
+            score, updated, better = await self._submit_once(board, update, once)
         return {
             "player_id": update.player_id,
             "region": update.region,
@@ -92,6 +96,17 @@ class Scores:
             "rank": better + 1,
             "updated": updated,
         }
+
+    async def _submit_once(self, board: str, update: Update, once: Once) -> tuple[int, bool, int]:
+        async def write(record: BoardRecord) -> tuple[int, bool, int]:
+            check_regions(record, [update])
+            chunk = (update.region, chunk_items([update], [0]))
+            [result] = await self.store.write(record, [chunk], now_ms(), True, once.marking([0]))
+            if isinstance(result, Exception):
+                raise result
+            return result[0]
+
+        return await self.boards.using(board, write)
 
     async def refusal(
         self, board: str, problems: list[Problem], regions: Sequence[str | None]
@@ -122,9 +137,12 @@ class Scores:
         finally:
             self.batches.release()
 
-    async def submit_batch(self, board: str, updates: Sequence[Update]) -> int:
+    async def submit_batch(
+        self, board: str, updates: Sequence[Update], once: Once | None = None
+    ) -> int:
         """Chunks refused for a stale config are sent again after a reload, and only they:
-        regions take a config change one by one, so other chunks may have been applied."""
+        regions take a config change one by one, so other chunks may have been applied.
+        With ``once``, each chunk is marked by its first update's index in the batch."""
         planned = plan(updates, self.chunk)
         chunks = [(region, chunk_items(updates, idx)) for region, idx in planned]
         await asyncio.sleep(0)  # a read waiting on this worker goes first (see post_batch)
@@ -142,8 +160,9 @@ class Scores:
                         raise StaleBoard("board changed")
                     ids = list(dict.fromkeys(u.player_id for u in updates))
                     check_incr_range(updates, await self.store.scores_of(record, ids))
+                marks = once and once.marking(planned[i][1][0] for i in pending)
                 results = await self.store.write(
-                    record, [chunks[i] for i in pending], now_ms(), False
+                    record, [chunks[i] for i in pending], now_ms(), False, marks
                 )
             stale, refused, left, got = None, None, [], 0
             for i, result in zip(pending, results, strict=True):

@@ -36,6 +36,9 @@ lb:{B:R}:in               hash    player -> move token once it arrived in R, unt
                                   is settled; by write.lua; read by global reads
 lb:{B:R}:hold             set     tokens of batches whose later chunks of R wait for their
                                   locked path (expires 10 s after the last); write.lua
+lb:{B:R}:once:<K>         hash    chunk mark -> what the chunk answered, for the request
+                                  with Idempotency-Key K; written by write.lua with the
+                                  chunk; expires after LEADERBOARD_IDEMPOTENCY_TTL
 lb:{B:R}:cleanup-lock     string  token of the cleanup running on B (expires unless
                                   extended); SET NX, cleanup.lua, lock.lua
 lb:{B}:z                  zset    global mirror: the players inside their region's top N
@@ -48,6 +51,9 @@ lb:{B}:locks              hash    player -> token and expiry of a write that may
                                   between regions; player_locks.lua
 lb:{B}:deleting           hash    regions, tags and buckets of a deletion under way; by
                                   DELETE; read by PUT and DELETE
+lb:idem:{B:K}             string  request digest, then its answer once it has one, for
+                                  Idempotency-Key K on board B (its own slot per key);
+                                  expires after LEADERBOARD_IDEMPOTENCY_TTL
 lb:rate:{<subject>}       string  a rate limit's next allowed time (rate.lua); subject is
                                   c:<client address> or s:<digest of a server key>
 """
@@ -64,6 +70,16 @@ REGISTRY = "lb:boards"
 def rate(subject: str) -> str:
     """A rate limit's state: one slot per subject, so a check is one call on a cluster."""
     return f"lb:rate:{{{subject}}}"
+
+
+def answer(board: str, key: str) -> str:
+    """An idempotent request's digest and answer: a slot per key spreads them out."""
+    return f"lb:idem:{{{board}:{key}}}"
+
+
+def once(board: str, region: str, key: str) -> str:
+    """The chunks of an idempotent request applied in a region, in that region's slot."""
+    return region_base(board, region) + f"once:{key}"
 
 
 def config(board: str) -> str:

@@ -39,6 +39,9 @@ class BoardRecord:
     def ins(self, region: str) -> str:
         return keys.ins(self.config.board, self.tag(region))
 
+    def once(self, region: str, key: str) -> str:
+        return keys.once(self.config.board, self.tag(region), key)
+
     def cleanup_lock(self, region: str) -> str:
         return keys.cleanup_lock(self.config.board, self.tag(region))
 

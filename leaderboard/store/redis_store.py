@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from leaderboard.domain import LAST_STREAM_ID, BoardConfig, RegionSlice, Standing, now_ms
+from leaderboard.domain import LAST_STREAM_ID, BoardConfig, Once, RegionSlice, Standing, now_ms
 from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
 from leaderboard.store import keys
 from leaderboard.store.configs import Configs
@@ -23,7 +23,7 @@ from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
 from leaderboard.store.reads import Reads, scores_of
 from leaderboard.store.records import BoardRecord
-from leaderboard.store.replies import Swept
+from leaderboard.store.replies import Claimed, Swept
 from leaderboard.store.runner import Client, Runner, translated
 from leaderboard.store.writes import Chunk, Writes
 
@@ -154,14 +154,32 @@ class Store:
 
     @translated
     async def write(
-        self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
+        self,
+        record: BoardRecord,
+        chunks: Sequence[Chunk],
+        now: int,
+        ranks: bool,
+        once: Once | None = None,
     ) -> list[Any]:
         """Applies chunks of (player, score, name) per region, in order (see writes.py).
 
         Each result is the applied count, or with ``ranks`` (score, updated, better) per
         update, or the exception that refused that chunk (which then changed nothing).
+        With ``once``, a chunk that an earlier attempt applied answers as it did then.
         """
-        return await self.writes.write(record, chunks, now, ranks)
+        return await self.writes.write(record, chunks, now, ranks, once)
+
+    @translated
+    async def claim(self, board: str, key: str, digest: str, ttl: int) -> Claimed | None:
+        """Gives an Idempotency-Key to the request of this digest, unless an earlier one
+        holds it: then answers that one's digest and answer (one command, atomic)."""
+        raw = await self.redis.set(keys.answer(board, key), digest, nx=True, get=True, ex=ttl)
+        return None if raw is None else Claimed.decode(raw)
+
+    @translated
+    async def remember(self, board: str, key: str, digest: str, answer: str) -> None:
+        """Keeps the answer of the request that holds the key, until the key expires."""
+        await self.redis.set(keys.answer(board, key), f"{digest}\n{answer}", xx=True, keepttl=True)
 
     # Reads (reads.py), from the replica when there is one
 

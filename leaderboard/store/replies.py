@@ -95,6 +95,19 @@ class Written(NamedTuple):
         return cls(absent, ranks, snapshot)
 
 
+class Claimed(NamedTuple):
+    """What an Idempotency-Key holds: the digest of its first request, and that request's
+    answer once there is one (the two joined by a newline)."""
+
+    digest: str
+    answer: str | None
+
+    @classmethod
+    def decode(cls, raw: str) -> Claimed:
+        digest, _, answer = raw.partition("\n")
+        return cls(digest, answer or None)
+
+
 class Pulled(NamedTuple):
     """pull.lua: what it took out of its region, and its top-N snapshot."""
 

@@ -44,22 +44,32 @@ FAILURES = (RedisError, OSError, TimeoutError, LeaderboardError)
 REFUSALS = ("BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN")
 
 
+def unavailable(exc: Exception) -> Exception:
+    """Any way of Redis not answering, or refusing writes, as the contract's 503; any
+    other error as it is."""
+    if isinstance(exc, TimeoutError | RedisConnectionError | RedisTimeoutError | OSError):
+        return RedisUnavailable("Redis is not answering; retry in a moment")
+    if isinstance(exc, ClusterError | RedisClusterException):  # failover, slot moving
+        return RedisUnavailable(f"Redis Cluster cannot serve this now ({exc})")
+    if isinstance(exc, ResponseError):
+        mapped = script_error(exc)
+        if isinstance(mapped, RedisUnavailable):
+            return mapped
+    return exc
+
+
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    """Turns any way of Redis not answering, or refusing writes, into the contract's 503."""
+    """Raises what ``unavailable`` makes of a failure."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await fn(*args, **kwargs)
-        except (TimeoutError, RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise RedisUnavailable("Redis is not answering; retry in a moment") from exc
-        except (ClusterError, RedisClusterException) as exc:  # failover, slot moving
-            raise RedisUnavailable(f"Redis Cluster cannot serve this now ({exc})") from exc
-        except ResponseError as exc:
-            mapped = script_error(exc)
-            if isinstance(mapped, RedisUnavailable):
-                raise mapped from exc
-            raise
+        except Exception as exc:
+            mapped = unavailable(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     return wrapper
 

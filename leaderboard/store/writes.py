@@ -30,14 +30,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from leaderboard.domain import Mode, crossing, incr_overflow
+from leaderboard.domain import Mode, Once, crossing, incr_overflow
 from leaderboard.errors import RedisUnavailable, ScoreOutOfRange
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.reads import scores_of
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Pulled, Written
-from leaderboard.store.runner import FAILURES, Call, Runner
+from leaderboard.store.runner import FAILURES, Call, Runner, unavailable
 
 log = logging.getLogger(__name__)
 Item = tuple[str, int, str | None]
@@ -64,6 +64,7 @@ class Pass:
     now: int
     ranks: bool
     snapshots: Snapshots
+    once: Once | None = None  # marks, one per chunk
     results: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -89,11 +90,18 @@ class Writes:
         self._running: set[asyncio.Future[list[Any]]] = set()
 
     async def write(
-        self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
+        self,
+        record: BoardRecord,
+        chunks: Sequence[Chunk],
+        now: int,
+        ranks: bool,
+        once: Once | None = None,
     ) -> list[Any]:
         """Runs to its end even when the request that asked gives up: a move stopped
         half-way would leave its players pulled until their next write."""
-        task = asyncio.ensure_future(self._write_all(record, chunks, now, ranks))
+        task = asyncio.ensure_future(
+            self._write_all(Pass(record, chunks, now, ranks, Snapshots(), once))
+        )
         self._running.add(task)
         task.add_done_callback(self._forget)
         return await asyncio.shield(task)
@@ -103,21 +111,20 @@ class Writes:
         if not task.cancelled() and task.exception() is not None:
             log.debug("a write whose request had gone failed: %s", task.exception())
 
-    async def _write_all(
-        self, record: BoardRecord, chunks: Sequence[Chunk], now: int, ranks: bool
-    ) -> list[Any]:
-        snapshots = Snapshots()
-        placed = ((pid, region) for region, items in chunks for pid, _, _ in items)
+    async def _write_all(self, whole: Pass) -> list[Any]:
+        placed = ((pid, region) for region, items in whole.chunks for pid, _, _ in items)
         if crossing(placed):  # one chunk at a time, none after a refused one (order)
             results: list[Any] = []
-            for chunk in chunks:
+            for i, chunk in enumerate(whole.chunks):
                 if results and isinstance(results[-1], Exception):
                     results.append(results[-1])
                 else:
-                    results += await self._write(Pass(record, [chunk], now, ranks, snapshots))
+                    once = whole.once and whole.once.marking([whole.once.marks[i]])
+                    one = Pass(whole.record, [chunk], whole.now, whole.ranks, whole.snapshots, once)
+                    results += await self._write(one)
         else:
-            results = await self._write(Pass(record, chunks, now, ranks, snapshots))
-        await self.mirror.sync(record, snapshots, now)
+            results = await self._write(whole)
+        await self.mirror.sync(whole.record, whole.snapshots, whole.now)
         return results
 
     async def _write(self, p: Pass) -> list[Any]:
@@ -154,7 +161,11 @@ class Writes:
         ks = record.script_keys(region)
         mine = {pid for pid, _, _ in items if pid in carried}
         args: list[Any] = [record.version, p.now, int(p.ranks), self.events_cap, int(free)]
-        args += [token, len(mine)]
+        if p.once is None:
+            args += [token, "", 0, len(mine)]
+        else:
+            ks.append(record.once(region, p.once.key))
+            args += [token, p.once.marks[i], p.once.ttl_ms, len(mine)]
         for pid in mine:
             score, name = carried[pid]
             args += (pid, "" if score is None else score, name)
@@ -179,7 +190,7 @@ class Writes:
             except Exception as exc:  # answered as the chunks' result, never dropped
                 for i in handled:
                     if p.results[i] is None:
-                        p.results[i] = exc
+                        p.results[i] = unavailable(exc)
             landed = {
                 pid
                 for i in handled

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
+from leaderboard.http.parse import IDEMPOTENCY_KEY
 from leaderboard.http.routes import ROUTES as SERVED
 
 REPO = Path(__file__).parents[2]
@@ -82,6 +83,7 @@ ERROR_CODES = {
     "region_in_use": "409",
     "board_not_empty": "409",
     "score_out_of_range": "409",
+    "idempotency_key_reused": "409",
     "payload_too_large": "413",
     "unsupported_media_type": "415",
     "rate_limited": "429",
@@ -276,3 +278,12 @@ def test_after_and_last_event_id_share_the_stream_id_rule(doc: dict) -> None:
     assert deref(doc, last) == rule
     assert rule["pattern"] == "^[0-9]{1,20}(-[0-9]{1,20})?$"
     assert str(2**64 - 1) in rule["description"]
+
+
+def test_writes_take_an_idempotency_key_with_the_rule_the_server_checks(doc: dict) -> None:
+    for path in ("/v1/boards/{board}/scores", "/v1/boards/{board}/scores/batch"):
+        op = doc["paths"][path]["post"]
+        [param] = [deref(doc, p) for p in op["parameters"]]
+        assert (param["name"], param["in"]) == ("Idempotency-Key", "header")
+        assert param["schema"]["pattern"] == f"^{IDEMPOTENCY_KEY.pattern}$"
+        assert op["responses"]["200"]["headers"]["Idempotent-Replayed"]

@@ -35,7 +35,7 @@ async def test_a_write_failing_after_the_pull_puts_the_player_back(
 
     monkeypatch.setattr(store.writes, "_apply", failing_apply)
     (result,) = await store.write(record, [("eu", [("a", 70, None)])], 2, False)
-    assert isinstance(result, RedisConnectionError)
+    assert isinstance(result, RedisUnavailable)  # the chunk's result, as the 503 it is
     monkeypatch.undo()
     total, rows = await global_view(store, record)
     assert (total, rows) == (2, [("a", 50, "na"), ("b", 40, "na")])

@@ -3,12 +3,17 @@
 -- KEYS[2] the region's zset (internal scores: lower is better)
 -- KEYS[3] the region's records of players on their way out (pull.lua)
 -- KEYS[4] the region's records of players that came in from another region
+-- KEYS[5] (idempotent requests only) the request's record of its chunks applied here
 -- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] "1" to answer ranks,
 -- ARGV[4] event stream cap, ARGV[5] "1" when a player absent from this region may be
 -- added without a lock (the board has no other region), ARGV[6] the batch token (fast
--- path) or the move token (locked path), ARGV[7]
+-- path) or the move token (locked path), ARGV[7] the chunk's mark in KEYS[5] ("" when
+-- the request is not idempotent), ARGV[8] how long KEYS[5] lives (ms), ARGV[9]
 -- the count C of locked players, then C triples (player id, carried internal score or "",
 -- carried name), then triples: player id, internal score, name ("" keeps it).
+-- A chunk already marked was applied by an earlier attempt of its request: it answers
+-- what it answered then and applies nothing (the mark is written with the chunk, in the
+-- same slot, so a failover keeps both or neither).
 -- A player absent from this region may live in another one (other slots, out of reach),
 -- so it is only added under the caller's lock, with the score it carried from there.
 -- Answers {absent, ranks, snapshot}: when absent (players neither here nor locked) is not
@@ -28,13 +33,21 @@ local base = base_of(z)
 local LIMIT = 9007199254740991
 local ev = events(meta.top, meta.sign, ARGV[4], ARGV[2])
 
+local mark, once = ARGV[7], KEYS[5]
+if mark ~= '' then
+  local done = redis.call('HGET', once, mark)
+  if done then
+    return {{}, want and cjson.decode(done) or {}, top_snapshot(ev, KEYS[1], z, true)}
+  end
+end
+
 local hold = base .. 'hold'
-if ARGV[7] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
+if ARGV[9] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
   return {{'*'}, {}, {}}
 end
 
-local locked, first = {}, 8 + 3 * tonumber(ARGV[7])
-for i = 8, first - 1, 3 do
+local locked, first = {}, 10 + 3 * tonumber(ARGV[9])
+for i = 10, first - 1, 3 do
   locked[ARGV[i]] = {score = tonumber(ARGV[i + 1]), name = ARGV[i + 2]}
 end
 
@@ -123,4 +136,8 @@ for i = first, #ARGV, 3 do
   end
 end
 if any_name then redis.call('SET', base .. 'named', '1') end
+if mark ~= '' then
+  redis.call('HSET', once, mark, want and cjson.encode(out) or '')
+  redis.call('PEXPIRE', once, ARGV[8])
+end
 return {{}, out, top_snapshot(ev, KEYS[1], z, touched)}
