@@ -1,6 +1,7 @@
 """A quick HTTP load test of the real service: write rates and read latencies.
 
     python -m loadtests.quick [--seconds 10] [--players 100000] [--workers 1]
+                              [--key] [--idempotency] [--rate R]
 
 It answers "what does one box do" with the service as it ships: its own redis-server,
 `python -m leaderboard serve --workers N` pointed at it, players preloaded by batch
@@ -9,6 +10,11 @@ requests in flight over keep-alive connections and bodies encoded before the clo
 starts (so the client spends its CPU on HTTP, not on JSON). CPU use of the client, the
 server processes and Redis is printed per phase: on a small box the load generator
 shares the cores with what it measures, and that column says who ran out first.
+
+--key, --idempotency and --rate put a price on the v1.2 protections: every request then
+carries a server key (LEADERBOARD_SERVER_KEYS is set), every write a fresh
+Idempotency-Key, or the server limits each key or address to R requests/s (a rate set to
+never trigger measures what the check costs).
 
 The server is stopped with SIGTERM and Redis by PID; nothing else is touched.
 """
@@ -163,6 +169,7 @@ async def measure(
     concurrency: int,
     start_meter: Callable[[], Cpu],
     updates_per_request: int = 0,
+    idempotency: bool = False,
 ) -> Phase:
     """Keeps ``concurrency`` requests in flight for ``seconds``, cycling ``requests``.
 
@@ -184,6 +191,8 @@ async def measure(
             t0 = time.perf_counter()
             try:
                 headers = JSON if body is not None else None
+                if idempotency and body is not None:
+                    headers = {**JSON, "Idempotency-Key": f"quick-{started}-{counter}"}
                 async with http.request(method, base + path, data=body, headers=headers) as resp:
                     await resp.read()
                     status = resp.status
@@ -224,10 +233,13 @@ def batch_body(ids: Sequence[int], regions: Sequence[str], rng: random.Random) -
     return orjson.dumps({"updates": [update(i, regions, rng) for i in ids]})
 
 
-def session(concurrency: int) -> aiohttp.ClientSession:
+def session(concurrency: int, key: str = "") -> aiohttp.ClientSession:
     """Keep-alive connections, at most ``concurrency`` of them, 60 s per request."""
     connector = aiohttp.TCPConnector(limit=concurrency)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
+    headers = {"Authorization": f"Bearer {key}"} if key else None
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=60), headers=headers
+    )
 
 
 async def wait_ready(
@@ -336,12 +348,15 @@ def print_table(phases: Sequence[Phase]) -> None:
 
 
 async def run(args: argparse.Namespace) -> dict:
+    key = "quick-bench-server-key-0123456789" if args.key else ""
+    os.environ["LEADERBOARD_SERVER_KEYS"] = key
+    os.environ["LEADERBOARD_SERVER_RATE"] = os.environ["LEADERBOARD_CLIENT_RATE"] = str(args.rate)
     with tempfile.TemporaryDirectory(prefix="lb-quick-") as tmp:
         redis = RedisProcess(Path(tmp) / "redis").start()
         server = Server(redis.url, args.workers, Path(tmp) / "server.log")
         try:
             server.start()
-            async with session(args.concurrency) as http:
+            async with session(args.concurrency, key) as http:
                 regions = await wait_ready(http, server)
                 print(
                     f"server pid {server.pids()[0]} on "
@@ -367,6 +382,7 @@ async def run(args: argparse.Namespace) -> dict:
                             args.concurrency,
                             lambda: Cpu(server, redis),
                             per,
+                            args.idempotency,
                         )
                     )
             print()
@@ -383,6 +399,9 @@ async def run(args: argparse.Namespace) -> dict:
         "players": args.players,
         "seconds": args.seconds,
         "concurrency": args.concurrency,
+        "key": args.key,
+        "idempotency": args.idempotency,
+        "rate": args.rate,
         "cpus": os.cpu_count(),
         "preload_updates_per_s": round(rate),
         "server_exit": code,
@@ -397,6 +416,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (1)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--key", action="store_true", help="every request with a server key")
+    parser.add_argument(
+        "--idempotency", action="store_true", help="every write with its own Idempotency-Key"
+    )
+    parser.add_argument("--rate", type=float, default=0.0, help="requests/s limit (0: off)")
     parser.add_argument(
         "--json",
         nargs="?",

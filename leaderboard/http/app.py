@@ -49,7 +49,9 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
         cluster=settings.redis_cluster,
         read_url=settings.redis_read_url,
     )
-    store.runner.observe = app[METRICS].script
+    metrics = app[METRICS]
+    store.runner.observe, store.runner.wrote_events = metrics.script, metrics.events.inc
+    store.runner.waited = metrics.pool_wait.observe
     service = Service.build(store, settings)
     app[SERVICE] = service
     task = asyncio.create_task(_default_board(service, settings))

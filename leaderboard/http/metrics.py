@@ -46,6 +46,16 @@ class Metrics:
             "Requests answered with the answer of an earlier one with the same Idempotency-Key.",
             registry=self.registry,
         )  # fmt: skip
+        self.events = Counter(
+            "leaderboard_events", "Top-N events written to the streams (regional and global).",
+            registry=self.registry,
+        )  # fmt: skip
+        self.pool_wait = Histogram(
+            "leaderboard_redis_pool_wait_seconds",
+            "Waits for a Redis connection from the pool (a free one, or a new one connecting); "
+            "standalone Redis only.",
+            buckets=(0.0001, 0.0005, *BUCKETS), registry=self.registry,
+        )  # fmt: skip
         self.script_seconds = Histogram(
             "leaderboard_redis_script_seconds",
             "Round trips of Lua script calls to Redis, by script (pipeline: several kinds).",

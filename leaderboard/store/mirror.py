@@ -16,12 +16,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Snapshots:
-    """The newest top-N snapshot each region answered, to hand to sync.lua once."""
+    """The newest top-N snapshot each region answered, to hand to sync.lua once, and the
+    events the region scripts wrote meanwhile."""
 
     newest: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    events: int = 0
 
     def add(self, region: str, snapshot: list[Any]) -> None:
         if snapshot:
+            self.events += int(snapshot[2])
             seq = int(snapshot[0])
             if seq > self.newest.get(region, (0, []))[0]:
                 self.newest[region] = (seq, snapshot[1])
@@ -37,7 +40,9 @@ class Mirror:
 
         A failure here leaves the mirror behind until the region's next top-N change
         (the scores themselves are written): it is logged, not answered as an error.
+        Every write ends here, so here the events written are counted.
         """
+        events = snapshots.events
         board, regions = record.config.board, record.config.regions
         calls = []
         for region, (seq, flat) in snapshots.newest.items():
@@ -49,5 +54,8 @@ class Mirror:
             for reply in await self.runner.eval(calls):
                 if isinstance(reply, Exception):
                     raise reply
+                events += int(reply)
         except FAILURES as exc:
             log.warning("the global top-N mirror of board %r is behind: %s", board, exc)
+        finally:
+            self.runner.wrote_events(events)

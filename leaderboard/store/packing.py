@@ -1,4 +1,5 @@
-"""Commands packed by hiredis, in C: redis-py's asyncio connections pack them in Python.
+"""How the store's connections are made: commands packed by hiredis, in C (redis-py's
+asyncio connections pack them in Python), and a pool that times its waits.
 
 redis-py's synchronous client packs with hiredis when it is installed, its asyncio client
 never does; for a 1,000-update batch that packing was more than half of the server's
@@ -7,9 +8,12 @@ Python time (loadtests/HISTORY.md). hiredis comes with the ``redis[hiredis]`` de
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import hiredis
+import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 
@@ -34,3 +38,18 @@ def cluster_packed_by_hiredis(client: RedisCluster) -> RedisCluster:
     for node in client.nodes_manager.startup_nodes.values():
         node.connection_class = fast
     return client
+
+
+class TimedPool(aioredis.BlockingConnectionPool):
+    """A blocking pool that tells how long each caller waited for a connection (a free
+    one, or a new one connecting): a pool too small for the load shows there first."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waited: Callable[[float], None] = lambda seconds: None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        connection = await super().get_connection(*args, **kwargs)
+        self.waited(time.perf_counter() - started)
+        return connection

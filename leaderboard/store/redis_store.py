@@ -20,7 +20,7 @@ from leaderboard.store import keys
 from leaderboard.store.configs import Configs
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.mirror import Mirror, Snapshots
-from leaderboard.store.packing import cluster_packed_by_hiredis, packed_by_hiredis
+from leaderboard.store.packing import TimedPool, cluster_packed_by_hiredis, packed_by_hiredis
 from leaderboard.store.reads import Reads, scores_of
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Claimed, Swept
@@ -48,6 +48,9 @@ class Store:
         self._replica_back = 0.0  # after a failure of the replica: when to try it again
         self.events_cap = events_cap
         self.runner = Runner(client)
+        pool = getattr(client, "connection_pool", None)
+        if isinstance(pool, TimedPool):
+            pool.waited = lambda seconds: self.runner.waited(seconds)
         self.mirror = Mirror(self.runner, events_cap)
         self.locks = PlayerLocks(self.runner, timeout)
         self.configs = Configs(self.runner, self.mirror)
@@ -77,9 +80,7 @@ class Store:
 
         def client(of: str, wait: float) -> aioredis.Redis:
             replies = {**common, "socket_timeout": wait, "socket_connect_timeout": wait}
-            pool = aioredis.BlockingConnectionPool.from_url(
-                of, max_connections=pool_size, timeout=timeout, **replies
-            )
+            pool = TimedPool.from_url(of, max_connections=pool_size, timeout=timeout, **replies)
             pool.connection_class = packed_by_hiredis(pool.connection_class)
             return aioredis.Redis.from_pool(pool)
 

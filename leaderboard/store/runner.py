@@ -115,9 +115,11 @@ class Runner:
         self.client = client
         self.cluster = isinstance(client, RedisCluster)
         self.scripts = Scripts()
-        # Told each round trip's script ("pipeline" for several kinds) and seconds; the
-        # app sets it to its metrics.
+        # What the app's metrics are told: each round trip's script ("pipeline" for
+        # several kinds) and seconds, the events each write wrote, each pool wait.
         self.observe: Callable[[str, float], None] = lambda script, seconds: None
+        self.wrote_events: Callable[[int], None] = lambda count: None
+        self.waited: Callable[[float], None] = lambda seconds: None
 
     async def eval(
         self,

@@ -9,8 +9,10 @@ import redis
 from openapi_spec_validator import validate
 
 from leaderboard.http.app import create_app
+from leaderboard.http.keys import SERVICE
 from leaderboard.settings import Settings
-from tests.redis_process import RedisProcess
+from leaderboard.store import BoardRecord
+from tests.redis_process import RedisProcess, RedisTarget
 
 
 async def test_openapi_document_lists_every_route_the_app_serves(client) -> None:
@@ -32,7 +34,18 @@ async def test_openapi_document_lists_every_route_the_app_serves(client) -> None
     assert served <= documented, served - documented
 
 
-async def test_metrics_count_requests_and_applied_updates(client) -> None:
+def metric(text: str, name: str) -> float:
+    [value] = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
+
+def streamed(redis_target: RedisTarget, record: BoardRecord) -> int:
+    """Every event in the board's streams (none is trimmed in a test this small)."""
+    with redis_target.client() as r:
+        return sum(r.xlen(record.stream(s)) for s in ("global", *record.config.regions))
+
+
+async def test_metrics_count_requests_and_applied_updates(client, clean_redis: RedisTarget) -> None:
     update = {"player_id": "m1", "region": "na", "score": 3}
     assert (await client.post("/v1/boards/default/scores", json=update)).status == 200
     batch = {"updates": [{**update, "player_id": f"m{i}"} for i in range(4)]}
@@ -47,11 +60,22 @@ async def test_metrics_count_requests_and_applied_updates(client) -> None:
     assert "leaderboard_batch_updates_count 1.0" in text
     assert "leaderboard_batch_updates_sum 4.0" in text
     assert 'leaderboard_redis_script_seconds_count{script="write"}' in text
+    record = await client.app[SERVICE].boards.record("default")
+    assert metric(text, "leaderboard_events_total") == streamed(clean_redis, record) > 0
+    if not clean_redis.cluster:  # a cluster client's pools do not wait, they refuse
+        assert metric(text, "leaderboard_redis_pool_wait_seconds_count") > 0
     await asyncio.sleep(1.1)  # activity is kept in whole seconds: make it older than now
     cleaned = await client.post("/v1/admin/cleanup", json={"older_than_seconds": 0})
     assert (await cleaned.json())["removed"] == {"default": 4}  # m0 to m3
     text = await (await client.get("/metrics")).text()
     assert "leaderboard_cleanup_removed_total 4.0" in text
+    assert metric(text, "leaderboard_events_total") == streamed(clean_redis, record)
+
+    keyed = {"Idempotency-Key": "once"}
+    for _ in range(3):
+        assert (await client.post("/v1/boards/default/scores", json=update, headers=keyed)).ok
+    text = await (await client.get("/metrics")).text()
+    assert metric(text, "leaderboard_idempotent_replays_total") == 2
 
 
 async def test_healthz_and_readyz_when_redis_answers(client) -> None:

@@ -89,7 +89,7 @@ end
 -- n (top_events, 0: none), sign, cap (stream length), now (ms), and the entry at place N
 -- of each scope, cached for the call (edges).
 local function events(n, sign, cap, now)
-  return {n = tonumber(n), sign = tonumber(sign), cap = cap, now = now, edges = {}}
+  return {n = tonumber(n), sign = tonumber(sign), cap = cap, now = now, edges = {}, written = 0}
 end
 
 local function scope_names(zkey)
@@ -105,6 +105,7 @@ local function emit(ev, zkey, kind, pid, rank, previous, score)
     'type', kind, 'board', board, 'scope', scope, 'player_id', pid,
     'rank', rank or '', 'previous_rank', previous or '', 'score', fmt(ev.sign * score),
     'ts', ev.now)
+  ev.written = ev.written + 1
 end
 
 local function rank_of(zkey, score)
@@ -175,11 +176,12 @@ local function set_score(ev, zkey, pid, new, old)
 end
 
 -- What a region script answers after changing its region's top N: a sequence number
--- (so that sync.lua drops snapshots older than one it applied) and the top N itself.
+-- (so that sync.lua drops snapshots older than one it applied), the top N itself, and
+-- the number of events the script wrote (for the metrics).
 local function top_snapshot(ev, meta_key, zkey, touched)
   if not touched or ev.n == 0 then return {} end
   local seq = redis.call('HINCRBY', meta_key, 'seq', 1)
-  return {seq, redis.call('ZRANGE', zkey, 0, ev.n - 1, 'WITHSCORES')}
+  return {seq, redis.call('ZRANGE', zkey, 0, ev.n - 1, 'WITHSCORES'), ev.written}
 end
 
 -- A record of a player on its way out of a region (see pull.lua): token, destination,

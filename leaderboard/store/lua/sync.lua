@@ -5,7 +5,7 @@
 -- ARGV[1] region, ARGV[2] sequence number of the snapshot, ARGV[3] event stream cap,
 -- ARGV[4] now (unix ms), then the region's top N, flat: id, internal score, ...
 -- A snapshot older than one already applied is dropped: the newer one holds its changes.
--- Answers 1 when applied.
+-- Answers the number of global events it wrote.
 
 local cfg = redis.call('HMGET', KEYS[1], 'top_events', 'order')
 if not cfg[1] or cfg[1] == '0' then return 0 end
@@ -40,4 +40,4 @@ for i = 5, #ARGV, 2 do
   end
 end
 if #changed > 0 then follow(ev, KEYS[2], changed) end
-return 1
+return ev.written
