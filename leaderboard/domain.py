@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
+import orjson
+
 MAX_SCORE = 2**53 - 1
 BOARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 REGION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -19,8 +21,10 @@ MAX_BATCH = 10_000
 MAX_BODY = 8 * 1024 * 1024  # bytes of a request body
 MAX_PAGE = 1000  # entries of a top page or an events page, and the most top_events
 MAX_NAME = 64
+MAX_METADATA = 1024  # bytes of a player's metadata, compact JSON
 MAX_WINDOW = 10_000  # offset + limit of a top page
 MAX_RADIUS = 100
+MAX_LOOKUP = 100  # player ids of one lookup
 MAX_STREAM_PART = 2**64 - 1  # each part of a stream id, <ms>-<seq>
 LAST_STREAM_ID = f"{MAX_STREAM_PART}-{MAX_STREAM_PART}"
 
@@ -85,6 +89,25 @@ class BoardConfig:
         return -1 if self.order is Order.DESC else 1
 
 
+class Shown(NamedTuple):
+    """What a game shows beside a player's score: its display name and its metadata (a
+    JSON object, kept as its compact text); None where none was ever posted."""
+
+    name: str | None = None
+    metadata: str | None = None
+
+    def public(self) -> dict:
+        out: dict = {}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.metadata is not None:
+            out["metadata"] = orjson.Fragment(self.metadata)
+        return out
+
+
+NOTHING_SHOWN = Shown()
+
+
 class Update(NamedTuple):
     """A tuple, not a dataclass: batches build ten thousand of them per request."""
 
@@ -92,6 +115,14 @@ class Update(NamedTuple):
     region: str
     score: int
     name: str | None = None
+    metadata: str | None = None  # compact JSON text of an object
+
+    @property
+    def shown(self) -> Shown | None:
+        """What the update sets of what is shown (None: nothing, both are kept)."""
+        if self.name is None and self.metadata is None:
+            return None
+        return Shown(self.name, self.metadata)
 
 
 @dataclass(frozen=True)
@@ -113,7 +144,7 @@ class Entry:
     player_id: str
     score: int
     region: str
-    name: str | None = None
+    shown: Shown = NOTHING_SHOWN
 
     def public(self) -> dict:
         out = {
@@ -122,9 +153,7 @@ class Entry:
             "score": self.score,
             "region": self.region,
         }
-        if self.name is not None:
-            out["name"] = self.name
-        return out
+        return out | self.shown.public()
 
 
 def regions_problem(regions: object) -> str | None:
@@ -160,7 +189,18 @@ class RegionSlice:
     start: int
     better: int
     total: int
-    entries: list[tuple[str, int, str | None]]
+    entries: list[tuple[str, int, Shown]]
+
+
+class Ranked(NamedTuple):
+    """A player found by a lookup: its region, score and name, and how many players of
+    the scope are strictly better."""
+
+    player_id: str
+    region: str
+    score: int
+    shown: Shown
+    better: int
 
 
 @dataclass(frozen=True)
@@ -169,7 +209,7 @@ class Standing:
 
     region: str
     score: int
-    name: str | None
+    shown: Shown
     better_in_region: int
     better_overall: int
     total_in_region: int

@@ -1,6 +1,6 @@
 """Redis memory per player of one board, split by structure, and the store's bulk load rate.
 
-    python -m loadtests.memory --players 1000000 [--regions na,eu,apac] [--names]
+    python -m loadtests.memory --players 1000000 [--regions na,eu,apac] [--names] [--metadata]
 
 Sizing Redis for N players needs bytes per player, and knowing which structure holds
 them (the region zsets, or the activity/name hash buckets the cleanup walks) tells
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leaderboard.domain import BoardConfig
+from leaderboard.domain import BoardConfig, Shown
 from leaderboard.settings import Settings
 from leaderboard.store import BoardRecord, Store, keys
 from loadtests._support import cpu_seconds
@@ -33,7 +33,7 @@ BOARD = "mem"
 CHUNK = 100  # updates per script call (the service default is LEADERBOARD_BATCH_CHUNK=50)
 CHUNKS_PER_CALL = 50  # script calls pipelined in one store.write round trip
 FIRST_ID = 1_000_000  # ids player-1000000, player-1000001, ...: 7 digits up to 9M players
-Chunk = tuple[str, list[tuple[str, int, str | None]]]  # region, (player, score, name)...
+Chunk = tuple[str, list[tuple[str, int, Shown | None]]]  # region, (player, score, shown)...
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Plan:
     regions: tuple[str, ...]
     names: bool
     seed: int
+    metadata: str | None = None  # every player's, compact JSON
     offset: int = 0  # ids start at FIRST_ID + offset
 
     @property
@@ -56,8 +57,10 @@ class Plan:
         items = []
         first = FIRST_ID + self.offset
         for i in range(first + start, first + min(start + CHUNK, self.players)):
-            name = f"Player {i}" if self.names else None
-            items.append((f"player-{i}", rng.randrange(1, 1_000_000_000), name))
+            shown = None
+            if self.names or self.metadata:
+                shown = Shown(f"Player {i}" if self.names else None, self.metadata)
+            items.append((f"player-{i}", rng.randrange(1, 1_000_000_000), shown))
         return region, items
 
 
@@ -187,10 +190,11 @@ async def run(args: argparse.Namespace) -> None:
             record = await store.load_board(BOARD)
             assert record is not None
             before = await memory_info(store)  # after the board and its scripts exist
-            plan = Plan(args.players, regions, args.names, args.seed)
+            plan = Plan(args.players, regions, args.names, args.seed, metadata=args.metadata)
             print(
                 f"loading {args.players:,} players into {len(regions)} region(s) "
                 f"{','.join(regions)}, names {'on' if args.names else 'off'}, "
+                f"metadata {args.metadata or 'off'}, "
                 f"{buckets:,} activity buckets per region, top_events "
                 f"{record.config.top_events}, {CHUNK} updates/chunk, "
                 f"{CHUNKS_PER_CALL} chunks/call, {args.inflight} call(s) in flight"
@@ -225,6 +229,12 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=1_000_000)
     parser.add_argument("--regions", default="na,eu,apac", help="comma-separated (na,eu,apac)")
     parser.add_argument("--names", action="store_true", help="give every player a display name")
+    parser.add_argument(
+        "--metadata",
+        nargs="?",
+        const='{"car":"Mk II","country":"SE","skin":3}',
+        help="give every player this metadata (compact JSON; default: a 39-byte object)",
+    )
     parser.add_argument("--inflight", type=int, default=4, help="store.write calls at once (4)")
     parser.add_argument("--sample", type=int, default=512, help="buckets measured per region")
     parser.add_argument("--seed", type=int, default=7)

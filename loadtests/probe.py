@@ -34,14 +34,23 @@ LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)")
 TIMEOUT = 5.0
 
 
-KINDS = ("GET /top global", "GET /players/{id}", "GET /players/{id}/around")
+KINDS = (
+    "GET /top global",
+    "GET /players/{id}",
+    "GET /players/{id}/around",
+    "GET /players?ids= (100, global)",
+)
 
 
 def path(kind: str, players: int, rng: random.Random) -> str:
-    """A read target (2) names, for a player anywhere on the board; names as locust's."""
+    """A read target (2) names, for a player anywhere on the board; names as locust's
+    (the lookup of 100 players is issue 20's row)."""
     base = f"/v1/boards/{BOARD}"
     if kind == "GET /top global":
         return f"{base}/top?limit=100"
+    if kind.startswith("GET /players?ids"):
+        ids = ",".join(f"player-{i}" for i in rng.sample(range(players), min(100, players)))
+        return f"{base}/players?ids={ids}"
     me = f"player-{rng.randrange(players)}"
     return f"{base}/players/{me}" + ("/around?radius=10" if kind.endswith("around") else "")
 

@@ -294,6 +294,7 @@ def requests_for(args: argparse.Namespace, regions: Sequence[str]) -> dict[str, 
     n = args.players
     singles = min(200_000, max(20_000, int(8_000 * args.seconds)))
     reads = [player(rng.randrange(n)) for _ in range(50_000)]
+    lookups = [[player(i) for i in rng.sample(range(n), min(100, n))] for _ in range(1000)]
     path = f"/v1/boards/{BOARD}"
     return {
         "single": [
@@ -304,6 +305,7 @@ def requests_for(args: argparse.Namespace, regions: Sequence[str]) -> dict[str, 
         "top": [("GET", f"{path}/top?limit=100", None)],
         "player": [("GET", f"{path}/players/{p}", None) for p in reads],
         "around": [("GET", f"{path}/players/{p}/around?radius=10", None) for p in reads],
+        "lookup": [("GET", f"{path}/players?ids={','.join(ids)}", None) for ids in lookups],
     }
 
 
@@ -325,6 +327,7 @@ PHASES = (
     ("top", "GET /top?limit=100 (global)", 0),
     ("player", "GET /players/{id}", 0),
     ("around", "GET /players/{id}/around?radius=10", 0),
+    ("lookup", "GET /players?ids= (100 players)", 0),
 )
 
 

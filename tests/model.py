@@ -12,7 +12,8 @@ class ModelBoard:
     regions: list[str]
     order: str = "desc"
     mode: str = "best"
-    players: dict[str, tuple[str, int, str | None]] = field(default_factory=dict)
+    # player -> region, score, what is shown ({"name"?, "metadata"?}, as entries carry it)
+    players: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
 
     def key(self, pid: str) -> tuple[int, str]:
         score = self.players[pid][1]
@@ -27,12 +28,17 @@ class ModelBoard:
         better = max if self.order == "desc" else min
         return better(old, score)
 
-    def apply(self, pid: str, region: str, score: int, name: str | None) -> tuple[int, bool]:
+    def apply(
+        self, pid: str, region: str, score: int, name: str | None, metadata: dict | None = None
+    ) -> tuple[int, bool]:
         old = self.players.get(pid)
         new = self.combine(pid, score)
-        if name is None and old is not None:
-            name = old[2]
-        self.players[pid] = (region, new, name)
+        shown = dict(old[2]) if old is not None else {}
+        if name is not None:
+            shown["name"] = name
+        if metadata is not None:
+            shown["metadata"] = metadata
+        self.players[pid] = (region, new, shown)
         return new, old is None or old[1] != new
 
     def members(self, scope: str) -> list[str]:
@@ -44,14 +50,17 @@ class ModelBoard:
         return 1 + sum(1 for p in self.members(scope) if self.key(p)[0] < mine)
 
     def entry(self, pid: str, scope: str) -> dict:
-        region, score, name = self.players[pid]
+        region, score, shown = self.players[pid]
         out = {"rank": self.rank(pid, scope), "player_id": pid, "score": score, "region": region}
-        if name is not None:
-            out["name"] = name
-        return out
+        return out | shown
 
     def listing(self, scope: str) -> list[dict]:
         return [self.entry(p, scope) for p in self.members(scope)]
+
+    def lookup(self, ids: list[str], scope: str) -> tuple[list[dict], list[str]]:
+        members = self.members(scope)
+        found = [p for p in members if p in ids]
+        return [self.entry(p, scope) for p in found], [p for p in ids if p not in found]
 
     def around(self, pid: str, scope: str, radius: int) -> list[dict]:
         ids = self.members(scope)

@@ -111,6 +111,11 @@ async def get_player(request: web.Request) -> web.Response:
     return json_response(await _service(request).views.player(board, pid))
 
 
+async def lookup(request: web.Request) -> web.Response:
+    board, ids = parse.board_id(request), parse.player_ids(request)
+    return json_response(await _service(request).views.lookup(board, ids, parse.scope(request)))
+
+
 async def around(request: web.Request) -> web.Response:
     board, pid = parse.board_id(request), parse.player_id(request)
     radius = parse.query_int(request, "radius", 10, 0, MAX_RADIUS)

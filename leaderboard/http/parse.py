@@ -14,6 +14,8 @@ from leaderboard.domain import (
     BOARD_ID,
     GLOBAL,
     MAX_BATCH,
+    MAX_LOOKUP,
+    MAX_METADATA,
     MAX_NAME,
     MAX_PAGE,
     PLAYER_ID,
@@ -139,11 +141,17 @@ def _update_problems(item: Any) -> list[Problem]:
         name = item["name"]
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
             problems.append({"field": "name", "reason": f"must be 1 to {MAX_NAME} characters"})
+    if "metadata" in item:
+        metadata = item["metadata"]
+        if not isinstance(metadata, dict) or len(orjson.dumps(metadata)) > MAX_METADATA:
+            reason = f"must be a JSON object of at most {MAX_METADATA} bytes, compact"
+            problems.append({"field": "metadata", "reason": reason})
     return problems
 
 
 def _update(item: dict) -> Update:
-    return Update(item["player_id"], item["region"], item["score"], item.get("name"))
+    metadata = orjson.dumps(item["metadata"]).decode() if "metadata" in item else None
+    return Update(item["player_id"], item["region"], item["score"], item.get("name"), metadata)
 
 
 def score_update(body: Any) -> Update:
@@ -204,6 +212,22 @@ def query_int(request: web.Request, name: str, default: int, low: int, high: int
             [{"field": name, "reason": f"must be an integer from {low} to {high}"}],
         )
     return int(raw)
+
+
+def player_ids(request: web.Request) -> list[str]:
+    """The ``ids`` of a lookup: 1 to MAX_LOOKUP distinct player ids, comma-separated."""
+    ids = request.query.get("ids", "").split(",")
+    bad = [pid for pid in ids if not PLAYER_ID.fullmatch(pid)]
+    reason = None
+    if not 1 <= len(ids) <= MAX_LOOKUP:
+        reason = f"must hold 1 to {MAX_LOOKUP} player ids"
+    elif bad:
+        reason = f"{bad[0]!r} is not a player id (^{PLAYER_ID.pattern}$)"
+    elif len(set(ids)) != len(ids):
+        reason = "each player id at most once"
+    if reason is not None:
+        raise InvalidRequest(f"ids: {reason}", [{"field": "ids", "reason": reason}])
+    return ids
 
 
 def scope(request: web.Request) -> str:

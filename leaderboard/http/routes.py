@@ -17,6 +17,7 @@ ROUTES = [
     web.post("/v1/boards/{board}/scores", h.post_score),
     web.post("/v1/boards/{board}/scores/batch", h.post_batch),
     web.get("/v1/boards/{board}/top", h.top),
+    web.get("/v1/boards/{board}/players", h.lookup),
     web.get("/v1/boards/{board}/players/{player_id}", h.get_player),
     web.delete("/v1/boards/{board}/players/{player_id}", h.delete_player),
     web.get("/v1/boards/{board}/players/{player_id}/around", h.around),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from leaderboard.domain import Update, crossing
-
-Item = tuple[str, int, str | None]
+from leaderboard.store.writes import Item
 
 
 def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
@@ -31,4 +30,4 @@ def plan(updates: Sequence[Update], size: int) -> list[tuple[str, list[int]]]:
 
 
 def chunk_items(updates: Sequence[Update], indexes: Sequence[int]) -> list[Item]:
-    return [(updates[i].player_id, updates[i].score, updates[i].name) for i in indexes]
+    return [(updates[i].player_id, updates[i].score, updates[i].shown) for i in indexes]

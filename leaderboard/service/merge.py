@@ -12,9 +12,9 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from itertools import islice
 
-from leaderboard.domain import Entry, RegionSlice
+from leaderboard.domain import Entry, RegionSlice, Shown
 
-Row = tuple[int, str, str | None, str]  # internal score, player id, name, region
+Row = tuple[int, str, Shown, str]  # internal score, player id, what is shown, region
 
 
 def merged(slices: Sequence[RegionSlice], sign: int) -> Iterator[Row]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import GLOBAL, now_ms
+from leaderboard.domain import GLOBAL, Entry, now_ms
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
@@ -47,14 +47,32 @@ class Views:
                 "region": standing.region,
                 "score": standing.score,
             }
-            if standing.name is not None:
-                out["name"] = standing.name
+            out |= standing.shown.public()
             out["rank"] = {
                 "global": standing.better_overall + 1,
                 "region": standing.better_in_region + 1,
             }
             out["total"] = {"global": standing.total_overall, "region": standing.total_in_region}
             return out
+
+        return await self.boards.using(board, read)
+
+    async def lookup(self, board: str, ids: list[str], scope: str) -> dict:
+        """The players found, in list order (ranks, then ids), and the ids not found."""
+
+        async def read(record: BoardRecord) -> dict:
+            regions = scope_regions(record.config, scope)
+            found = sorted(
+                await self.store.lookup(record, regions, ids), key=lambda r: (r.better, r.player_id)
+            )
+            entries = [Entry(r.better + 1, r.player_id, r.score, r.region, r.shown) for r in found]
+            seen = {r.player_id for r in found}
+            return {
+                "board": board,
+                "scope": scope,
+                "entries": [e.public() for e in entries],
+                "missing": [pid for pid in ids if pid not in seen],
+            }
 
         return await self.boards.using(board, read)
 

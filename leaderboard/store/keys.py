@@ -24,9 +24,12 @@ lb:{B:R}:z                zset    player -> internal score (-score on desc board
                                   cleanup; read by page, player, around
 lb:{B:R}:a:<n>            hash    player -> last accepted score time (unix s); by write.lua;
                                   read by cleanup.lua
-lb:{B:R}:n:<n>            hash    player -> display name; by write.lua; read by the reads
+lb:{B:R}:n:<n>            hash    player -> display name, and metadata once it has some (one
+                                  value, see shown.py); by write.lua; read by the reads
 lb:{B:R}:named            string  present once a player of R has a name (reads skip name
                                   look-ups otherwise)
+lb:{B:R}:described        string  present once a player of R has metadata (a name update
+                                  reads the stored value only then)
 lb:{B:R}:ev               stream  top-N events of region R; by the region scripts; read by
                                   /events and other services (XREAD, XREADGROUP)
 lb:{B:R}:out              hash    player -> move record (token, destination, score, name)
@@ -148,7 +151,8 @@ def meta(board: str, region: str) -> str:
 def region_keys(board: str, region: str, buckets: int) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    fixed = [base + s for s in ("z", "m", "named", "ev", "out", "in", "hold", "cleanup-lock")]
+    kinds = ("z", "m", "named", "described", "ev", "out", "in", "hold", "cleanup-lock")
+    fixed = [base + s for s in kinds]
     return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]
 
 

@@ -16,6 +16,7 @@ from leaderboard.errors import KeptMoving
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Page, Presence, Records, Window
 from leaderboard.store.runner import Call, Client, Runner
+from leaderboard.store.shown import shown_from
 
 T = TypeVar("T")
 READ_ATTEMPTS = 8  # global reads that met a move in progress, before answering 503
@@ -163,7 +164,7 @@ class Reads:
         home = next((p for p in found if p.score is not None), None)
         better = {}
         if home is not None and home.score is not None:
-            region, internal, name = home.records.region, home.score, home.name
+            region, internal, name = home.records.region, home.score, home.shown
             better = {
                 p.records.region: p.better
                 for p in found
@@ -194,7 +195,7 @@ class Reads:
         return Standing(
             region=region,
             score=sign * internal,
-            name=name,
+            shown=name,
             better_in_region=better[region],
             better_overall=sum(better.values()) + ahead,
             total_in_region=totals[region] + (home is None),
@@ -287,7 +288,7 @@ def moving_slices(
                 rows[pid] = (dst if dst in regions else region, int(score), name)
     by_region: dict[str, list[tuple[int, str, str | None]]] = {}
     for pid, (region, score, name) in rows.items():
-        by_region.setdefault(region, []).append((score, pid, name or None))
+        by_region.setdefault(region, []).append((score, pid, shown_from(name)))
     return [
         RegionSlice(
             region, 0, 0, len(found), [(pid, sign * s, name) for s, pid, name in sorted(found)]

@@ -14,18 +14,27 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
-from leaderboard.domain import LAST_STREAM_ID, BoardConfig, Once, RegionSlice, Standing, now_ms
+from leaderboard.domain import (
+    LAST_STREAM_ID,
+    BoardConfig,
+    Once,
+    Ranked,
+    RegionSlice,
+    Standing,
+    now_ms,
+)
 from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
 from leaderboard.store import keys
 from leaderboard.store.configs import Configs
 from leaderboard.store.locks import PlayerLocks
+from leaderboard.store.lookups import lookup
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.packing import TimedPool, cluster_packed_by_hiredis, packed_by_hiredis
 from leaderboard.store.reads import Reads, scores_of
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Claimed, Swept
 from leaderboard.store.runner import Client, Runner, translated
-from leaderboard.store.writes import Chunk, Writes
+from leaderboard.store.writes import Chunk, Pass, Writes
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -168,7 +177,7 @@ class Store:
         update, or the exception that refused that chunk (which then changed nothing).
         With ``once``, a chunk that an earlier attempt applied answers as it did then.
         """
-        return await self.writes.write(record, chunks, now, ranks, once)
+        return await self.writes.write(Pass(record, chunks, now, ranks, Snapshots(), once))
 
     @translated
     async def claim(self, board: str, key: str, digest: str, ttl: int) -> Claimed | None:
@@ -193,6 +202,13 @@ class Store:
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:
         return await self._read(lambda client: self.reads.standing(client, record, player_id))
+
+    @translated
+    async def lookup(
+        self, record: BoardRecord, regions: Sequence[str], ids: Sequence[str]
+    ) -> list[Ranked]:
+        """The players of ``ids`` in the scope of ``regions`` (see lookups.py)."""
+        return await self._read(lambda client: lookup(self.runner, client, record, regions, ids))
 
     @translated
     async def around(

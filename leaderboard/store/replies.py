@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-Entry = tuple[str, int, str | None]  # player id, public score, name
+from leaderboard.domain import Shown
+from leaderboard.store.shown import shown_from
+
+Entry = tuple[str, int, Shown]  # player id, public score, what is shown
 
 
 def entries(flat: list[Any], sign: int) -> list[Entry]:
-    """Flat id, internal score, name triples as (id, public score, name)."""
-    return [(flat[i], sign * int(flat[i + 1]), flat[i + 2] or None) for i in range(0, len(flat), 3)]
+    """Flat id, internal score, name triples as (id, public score, what is shown)."""
+    return [
+        (flat[i], sign * int(flat[i + 1]), shown_from(flat[i + 2])) for i in range(0, len(flat), 3)
+    ]
 
 
 class Records(NamedTuple):
@@ -39,11 +44,12 @@ class Page(NamedTuple):
 
 
 class Presence(NamedTuple):
-    """player.lua, per region: the player's internal score and name there (None when the
-    region does not hold it), the entries better than its score, and the region's size."""
+    """player.lua, per region: the player's internal score and what is shown of it there
+    (None and nothing when the region does not hold it), the entries better than its
+    score, and the region's size."""
 
     score: int | None
-    name: str | None
+    shown: Shown
     better: int
     total: int
     records: Records
@@ -54,11 +60,46 @@ class Presence(NamedTuple):
         score, name, better, total, outs, ins, moves = reply
         return cls(
             None if score is None else int(score),
-            name or None,
+            shown_from(name),
             int(better),
             int(total),
             Records(region, outs, ins),
             int(moves),
+        )
+
+
+class Looked(NamedTuple):
+    """lookup.lua: the players a zset of the call holds, as (id, region's place in the
+    call (0-based), internal score, what is shown, entries strictly better in the call's
+    regions),
+    and per region its size, move records and move count."""
+
+    found: list[tuple[str, int, int, Shown, int]]
+    totals: list[int]
+    records: list[Records]
+    moves: list[int]
+
+    @classmethod
+    def decode(cls, regions: list[str], reply: list[Any]) -> Looked:
+        flat, per_region = reply
+        found = [
+            (
+                flat[j],
+                int(flat[j + 1]) - 1,
+                int(flat[j + 2]),
+                shown_from(flat[j + 3]),
+                int(flat[j + 4]),
+            )
+            for j in range(0, len(flat), 5)
+        ]
+        return cls(
+            found,
+            [int(total) for total, _, _, _ in per_region],
+            [
+                Records(r, outs, ins)
+                for r, (_, outs, ins, _) in zip(regions, per_region, strict=True)
+            ],
+            [int(moves) for _, _, _, moves in per_region],
         )
 
 

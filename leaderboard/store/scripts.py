@@ -15,6 +15,7 @@ NAMES = (
     "snapshot",
     "page",
     "player",
+    "lookup",
     "around",
     "delete_player",
     "put_board",

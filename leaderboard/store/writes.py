@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from leaderboard.domain import Mode, Once, crossing, incr_overflow
+from leaderboard.domain import Mode, Once, Shown, crossing, incr_overflow
 from leaderboard.errors import RedisUnavailable, ScoreOutOfRange
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.mirror import Mirror, Snapshots
@@ -38,9 +38,10 @@ from leaderboard.store.reads import scores_of
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Pulled, Written
 from leaderboard.store.runner import FAILURES, Call, Runner, unavailable
+from leaderboard.store.shown import shown_arg
 
 log = logging.getLogger(__name__)
-Item = tuple[str, int, str | None]
+Item = tuple[str, int, Shown | None]
 Chunk = tuple[str, Sequence[Item]]
 LOCKED_ATTEMPTS = 3
 
@@ -89,19 +90,10 @@ class Writes:
         self.events_cap = events_cap
         self._running: set[asyncio.Future[list[Any]]] = set()
 
-    async def write(
-        self,
-        record: BoardRecord,
-        chunks: Sequence[Chunk],
-        now: int,
-        ranks: bool,
-        once: Once | None = None,
-    ) -> list[Any]:
+    async def write(self, whole: Pass) -> list[Any]:
         """Runs to its end even when the request that asked gives up: a move stopped
         half-way would leave its players pulled until their next write."""
-        task = asyncio.ensure_future(
-            self._write_all(Pass(record, chunks, now, ranks, Snapshots(), once))
-        )
+        task = asyncio.ensure_future(self._write_all(whole))
         self._running.add(task)
         task.add_done_callback(self._forget)
         return await asyncio.shield(task)
@@ -170,8 +162,8 @@ class Writes:
             score, name = carried[pid]
             args += (pid, "" if score is None else score, name)
         sign = record.config.sign
-        for pid, score, name in items:
-            args += (pid, sign * score, name or "")
+        for pid, score, shown in items:
+            args += (pid, sign * score, shown_arg(shown))
         return ("write", ks, args)
 
     async def _locked(self, p: Pass, absent: dict[int, list[str]]) -> None:

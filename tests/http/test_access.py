@@ -35,6 +35,7 @@ CALLS = [
         {"updates": [SCORE]},
     ),
     ("GET", "/v1/boards/{board}/top", "/v1/boards/default/top", None),
+    ("GET", "/v1/boards/{board}/players", "/v1/boards/default/players?ids=p1,p2", None),
     ("GET", "/v1/boards/{board}/players/{player_id}", "/v1/boards/default/players/p1", None),
     ("DELETE", "/v1/boards/{board}/players/{player_id}", "/v1/boards/default/players/x", None),
     (

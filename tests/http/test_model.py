@@ -1,7 +1,8 @@
 """Random sequences of board changes and writes against the running app and a plain model.
 
 After every step every view is compared: board counts, top pages (whole lists and pages
-at random offsets), every player's standing, around-me windows in every scope.
+at random offsets), lookups of random ids, every player's standing, around-me windows in
+every scope, with names and metadata.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ PLAYERS = ["A", "a", "B", "_x", "p-1", "p.2", "p:3", "p@4", "Z9", "0", "aa"]
 
 scores = st.integers(-4, 4) | st.sampled_from([MAX, -MAX, MAX - 1])
 names = st.none() | st.sampled_from(["Ann", "Bö", "名前"])
-updates = st.tuples(st.sampled_from(PLAYERS), st.sampled_from(REGIONS), scores, names)
+metadata = st.none() | st.sampled_from([{}, {"car": "Mk II"}, {"skin": 3, "t": ["名前"]}])
+updates = st.tuples(st.sampled_from(PLAYERS), st.sampled_from(REGIONS), scores, names, metadata)
 
 
-def body(pid: str, region: str, score: int, name: str | None) -> dict:
+def body(pid: str, region: str, score: int, name: str | None, metadata: dict | None) -> dict:
     out = {"player_id": pid, "region": region, "score": score}
     if name is not None:
         out["name"] = name
+    if metadata is not None:
+        out["metadata"] = metadata
     return out
 
 
@@ -92,14 +96,14 @@ class Leaderboards(RuleBasedStateMachine):
         if self.expect_missing_board(board, status, answer):
             return
         model = self.boards[board]
-        pid, region, score, name = update
+        pid, region, score, name, meta = update
         if region not in model.regions:
             assert (status, answer["error"]["code"]) == (400, "unknown_region")
             return
         if abs(model.combine(pid, score)) > MAX:
             assert (status, answer["error"]["code"]) == (409, "score_out_of_range")
             return
-        new, updated = model.apply(pid, region, score, name)
+        new, updated = model.apply(pid, region, score, name, meta)
         assert status == 200, answer
         assert answer == {
             "player_id": pid,
@@ -116,15 +120,15 @@ class Leaderboards(RuleBasedStateMachine):
         if self.expect_missing_board(board, status, answer):
             return
         model = self.boards[board]
-        if any(region not in model.regions for _, region, _, _ in items):
+        if any(region not in model.regions for _, region, _, _, _ in items):
             assert (status, answer["error"]["code"]) == (400, "unknown_region")
             return
         trial = ModelBoard(model.regions, model.order, model.mode, dict(model.players))
-        for pid, region, score, name in items:
+        for pid, region, score, name, meta in items:
             if abs(trial.combine(pid, score)) > MAX:
                 assert (status, answer["error"]["code"]) == (409, "score_out_of_range")
                 return
-            trial.apply(pid, region, score, name)
+            trial.apply(pid, region, score, name, meta)
         assert (status, answer) == (200, {"accepted": len(items)})
         model.players = trial.players
 
@@ -165,6 +169,11 @@ class Leaderboards(RuleBasedStateMachine):
             status, page = self.call("GET", f"/v1/boards/{board}/top?scope={scope}&limit=1000")
             assert status == 200
             assert page == {"board": board, "scope": scope, "total": len(whole), "entries": whole}
+            ids = self.rng.sample(PLAYERS, self.rng.randint(1, len(PLAYERS)))
+            path = f"/v1/boards/{board}/players?ids={','.join(ids)}&scope={scope}"
+            entries, missing = model.lookup(ids, scope)
+            expected = {"board": board, "scope": scope, "entries": entries, "missing": missing}
+            assert self.call("GET", path) == (200, expected)
             offset, limit = self.rng.randint(0, len(whole) + 1), self.rng.randint(1, 4)
             path = f"/v1/boards/{board}/top?scope={scope}&offset={offset}&limit={limit}"
             status, page = self.call("GET", path)
@@ -174,10 +183,8 @@ class Leaderboards(RuleBasedStateMachine):
             if pid not in model.players:
                 assert (status, got["error"]["code"]) == (404, "player_not_found")
                 continue
-            region, score, name = model.players[pid]
-            expected = {"player_id": pid, "region": region, "score": score}
-            if name is not None:
-                expected["name"] = name
+            region, score, shown = model.players[pid]
+            expected = {"player_id": pid, "region": region, "score": score} | shown
             expected["rank"] = {
                 "global": model.rank(pid, "global"),
                 "region": model.rank(pid, region),

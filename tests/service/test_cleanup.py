@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from leaderboard.domain import BoardConfig, Update
+from leaderboard.domain import BoardConfig, Shown, Update
 from leaderboard.errors import RedisUnavailable
 from leaderboard.service import Service
 from leaderboard.service.cleanup import Progress
@@ -28,7 +28,10 @@ async def board_with(service: Service, stale: int, fresh: int, top: int = 5) -> 
     record = await service.boards.record("c")
     old = int(time.time() * 1000) - 10 * DAY_MS
     chunks = [
-        (REGIONS[i % 3], [(f"s{j}", j, "Old" if j % 2 else None) for j in range(i, stale, 300)])
+        (
+            REGIONS[i % 3],
+            [(f"s{j}", j, Shown("Old") if j % 2 else None) for j in range(i, stale, 300)],
+        )
         for i in range(min(stale, 300))
     ]
     for i in range(0, len(chunks), 50):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leaderboard.domain import RegionSlice
+from leaderboard.domain import RegionSlice, Shown
 from leaderboard.service import merge
 
 players = st.dictionaries(
@@ -30,7 +30,7 @@ def expected(board: dict, sign: int, rows: list[tuple[str, int]]) -> list[tuple[
 def region_slice(board: dict, sign: int, region: str, start: int, stop: int) -> RegionSlice:
     """What the page script answers for positions [start, stop] of one region."""
     rows = ordered(board, sign, region)
-    entries = [(p, s, None) for p, s in rows[start : stop + 1]]
+    entries = [(p, s, Shown()) for p, s in rows[start : stop + 1]]
     better = sum(1 for _, s in rows if entries and sign * s < sign * entries[0][1])
     return RegionSlice(region, start, better, len(rows), entries)
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from leaderboard.domain import Mode
+from leaderboard.domain import Mode, Shown
 from leaderboard.errors import RedisUnavailable
 from leaderboard.settings import Settings
 from leaderboard.store import Store, keys
@@ -22,7 +22,7 @@ async def test_a_write_failing_after_the_pull_puts_the_player_back(
     """The locked write itself fails (Redis drops the connection): the player pulled out
     of na is restored there, and no record or lock is left."""
     record = await board(store, Mode.SET)
-    await store.write(record, [("na", [("a", 50, "Ann"), ("b", 40, None)])], 1, False)
+    await store.write(record, [("na", [("a", 50, Shown("Ann")), ("b", 40, None)])], 1, False)
     real_apply = store.writes._apply
     calls = 0
 

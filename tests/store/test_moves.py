@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from leaderboard.domain import BoardConfig, Mode, Update
+from leaderboard.domain import BoardConfig, Mode, Shown, Update
 from leaderboard.errors import KeptMoving, RedisUnavailable
 from leaderboard.service import Service, merge
 from leaderboard.settings import Settings
@@ -111,8 +111,12 @@ async def test_global_reads_during_moves_count_every_player_once(
             try:
                 total, rows = await global_view(store, record)
                 standing = await store.standing(record, "p3")
+                found = await store.lookup(record, REGIONS, players)
             except KeptMoving:
                 continue
+            assert sorted((r.player_id, r.score, r.better) for r in found) == [
+                (p, i, len(players) - 1 - i) for i, p in enumerate(players)
+            ]
             assert total == len(players)
             assert sorted(pid for pid, _, _ in rows) == sorted(players)
             assert standing is not None
@@ -128,7 +132,7 @@ async def test_global_reads_during_moves_count_every_player_once(
 
 async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> None:
     record = await board(store, Mode.BEST)
-    await store.write(record, [("na", [("a", 50, "Ann"), ("b", 40, None)])], 1, False)
+    await store.write(record, [("na", [("a", 50, Shown("Ann")), ("b", 40, None)])], 1, False)
     # A process pulls "a" towards eu, then dies: no write, no settle, lock left to expire.
     ks = [record.meta("na"), record.zset("na"), record.outs("na")]
     await store.runner.eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
@@ -137,6 +141,8 @@ async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> Non
     standing = await store.standing(record, "a")
     assert standing is not None
     assert (standing.score, standing.better_overall + 1, standing.total_overall) == (50, 1, 2)
+    found = await store.lookup(record, REGIONS, ["zz", "b", "a"])
+    assert sorted(found) == [("a", "eu", 50, Shown("Ann"), 0), ("b", "na", 40, Shown(), 1)]
     window = await store.around(record, REGIONS, "a", 5)
     assert window is not None
     assert [e.player_id for e in merge.window(window, record.config.sign, "a", 5)] == ["a", "b"]
@@ -146,7 +152,7 @@ async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> Non
     assert written == [(50, False, 0)]
     total, rows = await global_view(store, record)
     assert (total, rows) == (2, [("a", 50, "apac"), ("b", 40, "na")])
-    assert (await store.standing(record, "a")).name == "Ann"
+    assert (await store.standing(record, "a")).shown.name == "Ann"
 
 
 async def test_a_move_cut_short_after_the_write_counts_the_new_region_only(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from redis.crc import key_slot
 
+from leaderboard.domain import Shown
 from leaderboard.errors import KeptMoving
 from leaderboard.store import keys
 from leaderboard.store.reads import MOVED, READ_ATTEMPTS, Moved, one_instant
@@ -62,11 +63,11 @@ def test_a_region_that_holds_data_keeps_its_tag_and_a_new_one_fills_the_emptiest
 def test_replies_are_decoded_by_name_and_scores_made_public() -> None:
     page = Page.decode("na", [3, 1, ["a", "-10", "Ann", "b", "-5", None], [], [], 7], -1)
     assert (page.total, page.better, page.moves) == (3, 1, 7)
-    assert page.entries == [("a", 10, "Ann"), ("b", 5, None)]
+    assert page.entries == [("a", 10, Shown("Ann")), ("b", 5, Shown())]
     here = Presence.decode("eu", ["-10", False, 2, 9, ["p", "rec"], [], 4])
-    assert (here.score, here.name, here.records.region, here.records.outs) == (
+    assert (here.score, here.shown, here.records.region, here.records.outs) == (
         -10,
-        None,
+        Shown(),
         "eu",
         ["p", "rec"],
     )

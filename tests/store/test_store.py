@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from redis.crc import key_slot
 
-from leaderboard.domain import BoardConfig, Mode, Order
+from leaderboard.domain import BoardConfig, Mode, Order, Shown
 from leaderboard.errors import RedisUnavailable, ScoreOutOfRange, StaleBoard
 from leaderboard.store import Store, keys
 from tests.redis_process import RedisClusterProcess
@@ -21,7 +21,9 @@ async def make_board(store: Store, config: BoardConfig, buckets: int = 64):
 
 async def test_every_key_of_a_region_shares_its_hash_tag(store: Store, clean_redis) -> None:
     record = await make_board(store, BoardConfig("b1", ("na", "eu")))
-    await store.write(record, [("na", [("p1", 5, "Ann")]), ("eu", [("p2", 7, None)])], 100, False)
+    await store.write(
+        record, [("na", [("p1", 5, Shown("Ann"))]), ("eu", [("p2", 7, None)])], 100, False
+    )
     names = clean_redis.keys()
     region_keys = [k for k in names if k.startswith("lb:{b1:")]
     tags = {record.tag("na"), record.tag("eu")}
@@ -98,7 +100,7 @@ async def test_scripts_are_reloaded_after_a_script_flush(store: Store) -> None:
 
 async def test_delete_board_leaves_no_key(store: Store, clean_redis) -> None:
     record = await make_board(store, BoardConfig("b", ("na", "eu")), buckets=128)
-    items = [(f"p{i}", i, f"name {i}") for i in range(300)]
+    items = [(f"p{i}", i, Shown(f"name {i}")) for i in range(300)]
     await store.write(record, [("na", items[:150]), ("eu", items[150:])], 1, False)
     await store.delete_board(record)
     assert clean_redis.keys() == set()
@@ -132,7 +134,7 @@ async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(
     store: Store, clean_redis
 ) -> None:
     record = await make_board(store, BoardConfig("b", ("na", "eu")))
-    await store.write(record, [("na", [("old", 5, "Old")])], 1, False)
+    await store.write(record, [("na", [("old", 5, Shown("Old"))])], 1, False)
 
     async def outage(board: str) -> bool:
         raise RedisUnavailable("Redis went away mid-delete")

@@ -55,6 +55,35 @@ local function moved(meta_key)
   redis.call('HINCRBY', meta_key, 'mv', 1)
 end
 
+-- What is shown of a player (its name bucket's value, see store/shown.py): the name, or
+-- NUL metadata NUL name once it has metadata; a name starting with NUL is NUL NUL name.
+local function shown_parts(v)
+  if string.byte(v, 1) ~= 0 then return v, '' end
+  if string.byte(v, 2) == 0 then return string.sub(v, 3), '' end
+  local cut = string.find(v, '\0', 2, true)
+  return string.sub(v, cut + 1), string.sub(v, 2, cut - 1)
+end
+
+local function shown_of(name, meta)
+  if meta ~= '' then return '\0' .. meta .. '\0' .. name end
+  if string.byte(name, 1) == 0 then return '\0\0' .. name end
+  return name
+end
+
+-- An update's parts over the stored ones ("" in the update keeps the stored part).
+local function shown_after(update, stored)
+  if update == '' or stored == '' then return update .. stored end
+  local name, meta = shown_parts(update)
+  local old_name, old_meta = shown_parts(stored)
+  if name == '' then name = old_name end
+  if meta == '' then meta = old_meta end
+  return shown_of(name, meta)
+end
+
+local function has_metadata(v)
+  return string.byte(v, 1) == 0 and string.byte(v, 2) ~= 0
+end
+
 local function name_of(base, named, buckets, pid)
   if not named then return false end
   return redis.call('HGET', base .. 'n:' .. bucket_of(pid, buckets), pid)

@@ -10,7 +10,7 @@ if ARGV[6] == '1' then
     'top', ARGV[4], 'sign', ARGV[5])
 else
   local base = base_of(KEYS[2])
-  redis.call('DEL', KEYS[1], base .. 'named', base .. 'ev', base .. 'out', base .. 'in',
-    base .. 'hold')
+  redis.call('DEL', KEYS[1], base .. 'named', base .. 'described', base .. 'ev',
+    base .. 'out', base .. 'in', base .. 'hold')
 end
 return 1

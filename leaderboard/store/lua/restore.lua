@@ -20,6 +20,7 @@ for i = 4, #ARGV do
       if name ~= '' then
         redis.call('HSET', base .. 'n:' .. b, pid, name)
         redis.call('SET', base .. 'named', '1')
+        if has_metadata(name) then redis.call('SET', base .. 'described', '1') end
       end
     end
     if owner == token then

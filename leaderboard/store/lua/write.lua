@@ -10,7 +10,8 @@
 -- path) or the move token (locked path), ARGV[7] the chunk's mark in KEYS[5] ("" when
 -- the request is not idempotent), ARGV[8] how long KEYS[5] lives (ms), ARGV[9]
 -- the count C of locked players, then C triples (player id, carried internal score or "",
--- carried name), then triples: player id, internal score, name ("" keeps it).
+-- carried name), then triples: player id, internal score, what is shown (name and
+-- metadata in the form of store/shown.py; "" keeps what is stored).
 -- A chunk already marked was applied by an earlier attempt of its request: it answers
 -- what it answered then and applies nothing (the mark is written with the chunk, in the
 -- same slot, so a failover keeps both or neither).
@@ -102,7 +103,8 @@ if #absent > 0 then
   return {absent, {}, {}}
 end
 
-local out, any_name, touched = {}, false, false
+local out, any_name, any_meta, touched = {}, false, false, false
+local described = redis.call('EXISTS', base .. 'described') == 1
 for i = first, #ARGV, 3 do
   local pid, val, name = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
   local b = bucket_of(pid, buckets)
@@ -115,7 +117,9 @@ for i = first, #ARGV, 3 do
   if carried then
     moved(KEYS[1])
     if not carried.stale then redis.call('HSET', ins, pid, token) end
-    if name == '' then name = carried.name end
+    name = shown_after(name, carried.name)
+  elseif name ~= '' and (described or string.byte(name, 1) == 0) then
+    name = shown_after(name, redis.call('HGET', base .. 'n:' .. b, pid) or '')
   end
   local new = combine(old, val)
   local updated = new ~= old
@@ -128,6 +132,7 @@ for i = first, #ARGV, 3 do
   if name ~= '' then
     redis.call('HSET', base .. 'n:' .. b, pid, name)
     any_name = true
+    any_meta = any_meta or has_metadata(name)
   end
   if want then
     out[#out + 1] = fmt(new)
@@ -136,6 +141,7 @@ for i = first, #ARGV, 3 do
   end
 end
 if any_name then redis.call('SET', base .. 'named', '1') end
+if any_meta then redis.call('SET', base .. 'described', '1') end
 if mark ~= '' then
   redis.call('HSET', once, mark, want and cjson.encode(out) or '')
   redis.call('PEXPIRE', once, ARGV[8])
