@@ -17,6 +17,7 @@ run: install
 	$(BIN)/leaderboard serve
 
 test: install
+	bash .ci/packages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -154,6 +154,28 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 OPENAPI = resources.files("leaderboard.http") / "openapi.json"
+PAGE = resources.files("leaderboard.http") / "page"
+
+
+def _board_page() -> bytes:
+    """The page with its style and script inlined: one response, no outside asset."""
+    html = (PAGE / "board.html").read_text(encoding="utf-8")
+    html = html.replace("/*CSS*/", (PAGE / "board.css").read_text(encoding="utf-8"))
+    return html.replace("/*JS*/", (PAGE / "board.js").read_text(encoding="utf-8")).encode()
+
+
+BOARD_PAGE = _board_page()
+
+
+async def board_page(request: web.Request) -> web.Response:
+    """The page reads the board through the public API itself (and says when the board
+    does not exist); any valid id gets it."""
+    parse.board_id(request)
+    return web.Response(body=BOARD_PAGE, content_type="text/html", charset="utf-8")
+
+
+async def home(request: web.Request) -> web.Response:
+    return web.Response(status=302, headers={"Location": "/boards/default"})
 
 
 async def openapi(request: web.Request) -> web.Response:

@@ -10,6 +10,8 @@ ROUTES = [
     web.get("/readyz", h.readyz),
     web.get("/metrics", h.metrics),
     web.get("/openapi.json", h.openapi),
+    web.get("/", h.home),
+    web.get("/boards/{board}", h.board_page),
     web.get("/v1/boards", h.list_boards),
     web.put("/v1/boards/{board}", h.put_board),
     web.get("/v1/boards/{board}", h.get_board),

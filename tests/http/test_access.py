@@ -23,6 +23,8 @@ CALLS = [
     ("GET", "/readyz", "/readyz", None),
     ("GET", "/metrics", "/metrics", None),
     ("GET", "/openapi.json", "/openapi.json", None),
+    ("GET", "/", "/", None),
+    ("GET", "/boards/{board}", "/boards/default", None),
     ("GET", "/v1/boards", "/v1/boards", None),
     ("PUT", "/v1/boards/{board}", "/v1/boards/new", {"regions": ["na"]}),
     ("GET", "/v1/boards/{board}", "/v1/boards/default", None),

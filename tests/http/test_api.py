@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.redis_process import RedisTarget
 
 
@@ -110,3 +112,14 @@ async def test_a_deleted_incr_board_is_404_for_a_batch(client) -> None:
     response = await client.post("/v1/boards/inc/scores/batch", json={"updates": updates})
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "board_not_found"
+
+
+async def test_the_home_page_leads_to_the_board_page_which_needs_nothing_outside(client) -> None:
+    home = await client.get("/", allow_redirects=False)
+    assert (home.status, home.headers["Location"]) == (302, "/boards/default")
+    page = await client.get("/boards/default")
+    assert (page.status, page.content_type) == (200, "text/html")
+    text = await page.text()
+    assert "/*JS*/" not in text and "/*CSS*/" not in text  # inlined
+    assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", text)
+    assert (await client.get("/boards/bad%20id")).status == 404

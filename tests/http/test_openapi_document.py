@@ -24,6 +24,8 @@ ROUTES = {
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/"),  # issue 21: where the pages are
+    ("GET", "/boards/{board}"),
     ("GET", "/v1/boards"),
     ("PUT", "/v1/boards/{board}"),
     ("GET", "/v1/boards/{board}"),
@@ -43,7 +45,6 @@ ROUTES = {
 # Routes the v1.2 contract adds that later issues build (periods #19, lookups #20, the
 # board page #21): neither served nor documented yet. Each leaves this set when built.
 NOT_YET_BUILT = {
-    ("GET", "/boards/{board}"),
     ("GET", "/v1/boards/{board}/periods"),
     ("POST", "/v1/boards/{board}/reset"),
 }

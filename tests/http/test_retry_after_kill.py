@@ -5,7 +5,10 @@ Redis keeps an append-only file fsynced at every write here, so what it applied 
 the kill is still there after the restart (a chunk and its mark, or neither). The service
 reaches Redis through a proxy that lets a set number of bytes through and then holds the
 rest: Redis has read part of the batches' pipelines when it is killed, wherever the
-scheduler of this machine happens to be.
+scheduler of this machine happens to be. One batch at a time goes to Redis, so the bytes
+come in one order: a fast-path pipeline of a batch is about 350 KB, so 150 KB cuts the
+first one; new players send that pipeline (all held back), their locks and pulls, then the
+locked write, which 600 KB cuts.
 """
 
 from __future__ import annotations
@@ -125,6 +128,7 @@ async def test_incr_batches_cut_by_a_killed_redis_end_applied_exactly_once(
         redis_timeout=1.0,
         activity_buckets=64,
         batch_chunk=CHUNK,
+        batches_in_flight=1,  # one batch at Redis at a time: the cut lands where meant
         data_dir=Path("/nonexistent"),
     )
     client = await aiohttp_client(create_app(settings))
@@ -180,7 +184,7 @@ async def test_incr_batches_cut_by_a_killed_redis_end_applied_exactly_once(
                 marked.append(sum(r.hlen(record.once(reg, f"batch-{n}")) for reg in REGIONS))
         back.set()
 
-    proxy.cut(800_000 if players_new else 150_000)  # a write pipeline is ~350 KB
+    proxy.cut(600_000 if players_new else 150_000)  # mid write: see the docstring
     await asyncio.gather(kill(), *(send(n) for n in range(BATCHES)))
 
     chunks = [len(plan([Update(**u) for u in batch], CHUNK)) for batch in batches]
