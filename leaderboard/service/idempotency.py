@@ -16,11 +16,20 @@ from collections.abc import Awaitable, Callable
 import orjson
 
 from leaderboard.domain import Once
-from leaderboard.errors import KeyReused, RedisUnavailable
+from leaderboard.errors import (
+    BoardNotFound,
+    InvalidRequest,
+    KeyReused,
+    RedisUnavailable,
+    UnknownRegion,
+)
 from leaderboard.store import Store
 
 log = logging.getLogger(__name__)
 Work = Callable[[Once], Awaitable[dict]]
+# Refusals that come before anything is written: the key is let go again, so that a
+# refused request leaves nothing behind.
+BEFORE_ANY_WRITE = (InvalidRequest, UnknownRegion, BoardNotFound)
 
 
 class Idempotency:
@@ -36,7 +45,12 @@ class Idempotency:
                 raise KeyReused()
             if claimed.answer is not None:
                 return orjson.loads(claimed.answer), True
-        answer = await work(Once(key, self.ttl * 1000))
+        try:
+            answer = await work(Once(key, self.ttl * 1000))
+        except BEFORE_ANY_WRITE:
+            if claimed is None:
+                await self.store.release(board, key, digest)
+            raise
         try:
             await self.store.remember(board, key, digest, orjson.dumps(answer).decode())
         except RedisUnavailable as exc:  # the marks still make a retry apply nothing again

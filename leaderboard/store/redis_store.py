@@ -187,6 +187,11 @@ class Store:
         return None if raw is None else Claimed.decode(raw)
 
     @translated
+    async def release(self, board: str, key: str, digest: str) -> None:
+        """Lets an Idempotency-Key go, if the request of this digest holds it unanswered."""
+        await self.runner.eval_one("lock", [keys.answer(board, key)], [digest, 0])
+
+    @translated
     async def remember(self, board: str, key: str, digest: str, answer: str) -> None:
         """Keeps the answer of the request that holds the key, until the key expires."""
         await self.redis.set(keys.answer(board, key), f"{digest}\n{answer}", xx=True, keepttl=True)

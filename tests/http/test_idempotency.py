@@ -103,12 +103,17 @@ async def test_keys_of_different_boards_are_different_keys(client) -> None:
     assert (await score_of(client, "a", "one"), await score_of(client, "a", "two")) == (5, 5)
 
 
-async def test_an_answer_that_failed_is_not_kept(client) -> None:
-    """Only an applied request's answer is given again: a refused one may be sent again
-    once what refused it is fixed."""
+async def test_an_answer_that_failed_is_not_kept(client, clean_redis: RedisTarget) -> None:
+    """Only an applied request's answer is given again: a refused one leaves nothing, the
+    key included, and may be sent again once what refused it is fixed."""
     body = {"player_id": "a", "region": "na", "score": 5}
+    before = clean_redis.dump()
     missing = await client.post("/v1/boards/counts/scores", json=body, headers=keyed("k"))
     assert missing.status == 404
+    other = await client.post("/v1/boards/default/scores", json={**body, "region": "mars"},
+                              headers=keyed("k"))  # fmt: skip
+    assert other.status == 400
+    assert clean_redis.dump() == before
     await incr_board(client)
     answer = await client.post("/v1/boards/counts/scores", json=body, headers=keyed("k"))
     assert answer.status == 200
