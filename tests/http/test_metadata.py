@@ -3,6 +3,8 @@ replaced, shown in every entry of the player, carried and removed like its name.
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -112,6 +114,11 @@ async def test_deleting_or_cleaning_a_player_removes_its_metadata(
     assert (await client.delete("/v1/boards/default/players/a")).status == 204
     await post(client, player_id="a", region="na", score=5)
     assert "metadata" not in (await views(client, "a"))[1]
+    await asyncio.sleep(1.1)  # activity is kept in whole seconds: make it older than now
+    cleaned = await client.post("/v1/admin/cleanup", json={"older_than_seconds": 0})
+    assert (await cleaned.json())["removed"] == {"default": 2}
+    await post(client, player_id="b", region="eu", score=5)
+    assert "metadata" not in (await views(client, "b"))[1]
     assert (await client.delete("/v1/boards/default")).status == 204
     names = clean_redis.keys()
     assert not [k for k in names if "default" in k]
