@@ -75,6 +75,15 @@ async def test_a_batch_sets_metadata_per_item_in_order(client) -> None:
     assert answer.status == 200
     for view in await views(client, "a"):
         assert (view["name"], view["metadata"]) == ("A", {"n": 3})
+    # A name after metadata in one chunk keeps it, in a region with no metadata before.
+    updates = [
+        {"player_id": "q", "region": "apac", "score": 1, "metadata": {"n": 1}},
+        {"player_id": "q", "region": "apac", "score": 2, "name": "Q"},
+    ]
+    answer = await client.post("/v1/boards/default/scores/batch", json={"updates": updates})
+    assert answer.status == 200
+    for view in await views(client, "q"):
+        assert (view["name"], view["metadata"]) == ("Q", {"n": 1})
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ for i = first, #ARGV, 3 do
     moved(KEYS[1])
     if not carried.stale then redis.call('HSET', ins, pid, token) end
     name = shown_after(name, carried.name)
-  elseif name ~= '' and (described or string.byte(name, 1) == 0) then
+  elseif name ~= '' and (described or any_meta or string.byte(name, 1) == 0) then
     name = shown_after(name, redis.call('HGET', base .. 'n:' .. b, pid) or '')
   end
   local new = combine(old, val)
