@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -127,15 +127,23 @@ class Update(NamedTuple):
 
 @dataclass(frozen=True)
 class Once:
-    """A request sent with an Idempotency-Key: each of its chunks is marked (by the index
-    of its first update in the request) where it is applied, so that a retry skips it."""
+    """A request sent with an Idempotency-Key: each of its chunks is marked where it is
+    applied, so that a retry skips it. A mark names the request (its digest: another
+    request with the key never matches it) and the chunk (the index of its first update);
+    every attempt cuts the chunks as the first one did (``chunk`` updates at most)."""
 
     key: str
+    digest: str
     ttl_ms: int
+    chunk: int
+    retry: bool = False  # an earlier attempt holds the key: it may have applied chunks
     marks: tuple[int, ...] = ()
 
     def marking(self, marks: Iterable[int]) -> Once:
-        return Once(self.key, self.ttl_ms, tuple(marks))
+        return replace(self, marks=tuple(marks))
+
+    def mark(self, i: int) -> str:
+        return f"{self.digest[:16]}:{self.marks[i]}"
 
 
 @dataclass(frozen=True)

@@ -141,12 +141,19 @@ def _update_problems(item: Any) -> list[Problem]:
         name = item["name"]
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
             problems.append({"field": "name", "reason": f"must be 1 to {MAX_NAME} characters"})
-    if "metadata" in item:
-        metadata = item["metadata"]
-        if not isinstance(metadata, dict) or len(orjson.dumps(metadata)) > MAX_METADATA:
-            reason = f"must be a JSON object of at most {MAX_METADATA} bytes, compact"
-            problems.append({"field": "metadata", "reason": reason})
+    if "metadata" in item and not _small_object(item["metadata"]):
+        reason = f"must be a JSON object of at most {MAX_METADATA} bytes, compact"
+        problems.append({"field": "metadata", "reason": reason})
     return problems
+
+
+def _small_object(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    try:
+        return len(orjson.dumps(value)) <= MAX_METADATA
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        return False
 
 
 def _update(item: dict) -> Update:

@@ -37,7 +37,7 @@ class Service:
             Views(boards),
             Events(boards),
             Cleanup(boards),
-            Idempotency(store, settings.idempotency_ttl),
+            Idempotency(store, settings.idempotency_ttl, settings.batch_chunk),
         )
 
     async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:

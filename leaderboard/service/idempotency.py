@@ -23,7 +23,7 @@ from leaderboard.errors import (
     RedisUnavailable,
     UnknownRegion,
 )
-from leaderboard.store import Store
+from leaderboard.store import Claimed, Store
 
 log = logging.getLogger(__name__)
 Work = Callable[[Once], Awaitable[dict]]
@@ -33,26 +33,29 @@ BEFORE_ANY_WRITE = (InvalidRequest, UnknownRegion, BoardNotFound)
 
 
 class Idempotency:
-    def __init__(self, store: Store, ttl: int) -> None:
+    def __init__(self, store: Store, ttl: int, chunk: int) -> None:
         self.store = store
         self.ttl = ttl
+        self.chunk = chunk
 
     async def run(self, board: str, key: str, digest: str, work: Work) -> tuple[dict, bool]:
         """The answer, and whether it is the first attempt's answer given again."""
-        claimed = await self.store.claim(board, key, digest, self.ttl)
-        if claimed is not None:
-            if claimed.digest != digest:
+        earlier = await self.store.claim(board, key, digest, self.chunk, self.ttl)
+        if earlier is not None:
+            if earlier.digest != digest:
                 raise KeyReused()
-            if claimed.answer is not None:
-                return orjson.loads(claimed.answer), True
+            if earlier.answer is not None:
+                return orjson.loads(earlier.answer), True
+        claimed = earlier or Claimed(digest, self.chunk, None)
+        once = Once(key, digest, self.ttl * 1000, claimed.chunk, retry=earlier is not None)
         try:
-            answer = await work(Once(key, self.ttl * 1000))
+            answer = await work(once)
         except BEFORE_ANY_WRITE:
-            if claimed is None:
-                await self.store.release(board, key, digest)
+            if earlier is None:
+                await self.store.release(board, key, claimed)
             raise
         try:
-            await self.store.remember(board, key, digest, orjson.dumps(answer).decode())
+            await self.store.remember(board, key, claimed, orjson.dumps(answer).decode())
         except RedisUnavailable as exc:  # the marks still make a retry apply nothing again
             log.warning(
                 "board %r: the answer of an idempotent request was not kept: %s", board, exc

@@ -143,7 +143,7 @@ class Scores:
         """Chunks refused for a stale config are sent again after a reload, and only they:
         regions take a config change one by one, so other chunks may have been applied.
         With ``once``, each chunk is marked by its first update's index in the batch."""
-        planned = plan(updates, self.chunk)
+        planned = plan(updates, once.chunk if once else self.chunk)
         chunks = [(region, chunk_items(updates, idx)) for region, idx in planned]
         await asyncio.sleep(0)  # a read waiting on this worker goes first (see post_batch)
         pending = list(range(len(chunks)))
@@ -153,7 +153,9 @@ class Scores:
             nonlocal pending, applied
             check_regions(record, updates)
             async with self._turn():
-                if len(pending) == len(chunks) > 1 and record.config.mode is Mode.INCR:
+                # On a retry, chunks may be applied already: each chunk checks its own.
+                whole = len(pending) == len(chunks) > 1 and not (once and once.retry)
+                if whole and record.config.mode is Mode.INCR:
                     # Raw reads, no script to notice a stale config: check it first.
                     fresh = await self.boards.record(board, fresh=True)
                     if fresh.version != record.version:

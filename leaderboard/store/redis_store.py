@@ -180,21 +180,27 @@ class Store:
         return await self.writes.write(Pass(record, chunks, now, ranks, Snapshots(), once))
 
     @translated
-    async def claim(self, board: str, key: str, digest: str, ttl: int) -> Claimed | None:
-        """Gives an Idempotency-Key to the request of this digest, unless an earlier one
-        holds it: then answers that one's digest and answer (one command, atomic)."""
-        raw = await self.redis.set(keys.answer(board, key), digest, nx=True, get=True, ex=ttl)
+    async def claim(
+        self, board: str, key: str, digest: str, chunk: int, ttl: int
+    ) -> Claimed | None:
+        """Gives an Idempotency-Key to the request of this digest (cut in chunks of
+        ``chunk``), unless an earlier one holds it: then answers what that one left (one
+        command, atomic)."""
+        holder = f"{digest} {chunk}"
+        raw = await self.redis.set(keys.answer(board, key), holder, nx=True, get=True, ex=ttl)
         return None if raw is None else Claimed.decode(raw)
 
     @translated
-    async def release(self, board: str, key: str, digest: str) -> None:
-        """Lets an Idempotency-Key go, if the request of this digest holds it unanswered."""
-        await self.runner.eval_one("lock", [keys.answer(board, key)], [digest, 0])
+    async def release(self, board: str, key: str, claimed: Claimed) -> None:
+        """Lets an Idempotency-Key go, if that claim holds it unanswered."""
+        holder = f"{claimed.digest} {claimed.chunk}"
+        await self.runner.eval_one("lock", [keys.answer(board, key)], [holder, 0])
 
     @translated
-    async def remember(self, board: str, key: str, digest: str, answer: str) -> None:
-        """Keeps the answer of the request that holds the key, until the key expires."""
-        await self.redis.set(keys.answer(board, key), f"{digest}\n{answer}", xx=True, keepttl=True)
+    async def remember(self, board: str, key: str, claimed: Claimed, answer: str) -> None:
+        """Keeps the answer of the claim that holds the key, until the key expires."""
+        value = f"{claimed.digest} {claimed.chunk}\n{answer}"
+        await self.redis.set(keys.answer(board, key), value, xx=True, keepttl=True)
 
     # Reads (reads.py), from the replica when there is one
 

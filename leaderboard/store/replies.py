@@ -137,16 +137,19 @@ class Written(NamedTuple):
 
 
 class Claimed(NamedTuple):
-    """What an Idempotency-Key holds: the digest of its first request, and that request's
-    answer once there is one (the two joined by a newline)."""
+    """What an Idempotency-Key holds: the digest of its first request and the chunk size
+    it was cut with, then that request's answer once there is one ("<digest> <chunk>",
+    a newline, the answer)."""
 
     digest: str
+    chunk: int
     answer: str | None
 
     @classmethod
     def decode(cls, raw: str) -> Claimed:
-        digest, _, answer = raw.partition("\n")
-        return cls(digest, answer or None)
+        holder, _, answer = raw.partition("\n")
+        digest, _, chunk = holder.partition(" ")
+        return cls(digest, int(chunk), answer or None)
 
 
 class Pulled(NamedTuple):

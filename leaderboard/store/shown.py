@@ -3,9 +3,11 @@
 metadata with it, and a player without metadata costs nothing more for it.
 
 The value is the name alone, or ``\\0 <metadata JSON> \\0 <name>`` once the player has
-metadata (compact JSON never holds a raw NUL); a name that itself starts with NUL is kept
-as ``\\0\\0 <name>``. write.lua reads and writes the same form (shown_parts, shown_of in
-_lib.lua); a write's argument uses it too, an empty part meaning "keep the stored one".
+metadata (compact JSON never holds a raw NUL, and an object starts with ``{``); a name
+that itself starts with NUL is kept as ``\\0\\0 <name>``. Any other value is a name as it
+was stored before metadata existed (names starting with NUL were kept as they came).
+write.lua reads and writes the same form (shown_parts, shown_of in _lib.lua); a write's
+argument uses it too, an empty part meaning "keep the stored one".
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ def shown_from(raw: str | None) -> Shown:
         return Shown(raw)
     if raw[1:2] == NUL:
         return Shown(raw[2:])
-    metadata, _, name = raw[1:].partition(NUL)
+    metadata, cut, name = raw[1:].partition(NUL)
+    if not cut or not metadata.startswith("{"):
+        return Shown(raw)
     return Shown(name or None, metadata)
 
 

@@ -157,7 +157,7 @@ class Writes:
             args += [token, "", 0, len(mine)]
         else:
             ks.append(record.once(region, p.once.key))
-            args += [token, p.once.marks[i], p.once.ttl_ms, len(mine)]
+            args += [token, p.once.mark(i), p.once.ttl_ms, len(mine)]
         for pid in mine:
             score, name = carried[pid]
             args += (pid, "" if score is None else score, name)

@@ -4,9 +4,14 @@ nothing twice, answers what the first one answered, and a key is for one request
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
+from leaderboard.errors import RedisUnavailable
+from leaderboard.http.app import create_app
+from leaderboard.http.keys import SERVICE
+from leaderboard.settings import Settings
 from tests.redis_process import RedisTarget
 
 INCR = {"regions": ["na", "eu"], "mode": "incr"}
@@ -163,3 +168,49 @@ async def test_a_batch_that_moves_players_sent_again_applies_once(client) -> Non
     for i in range(20):
         me = await (await client.get(f"/v1/boards/counts/players/p{i}")).json()
         assert (me["region"], me["score"]) == (("na", 11 + i) if i % 2 == 0 else ("eu", 10 + i))
+
+
+def cut_after_first_chunk(app) -> None:
+    """The next batch write of this app applies its first chunk, then Redis "goes away"."""
+    store = app[SERVICE].store
+    real = store.write
+
+    async def cut(record, chunks, now, ranks, once=None):
+        store.write = real
+        await real(record, chunks[:1], now, ranks, once and once.marking(once.marks[:1]))
+        raise RedisUnavailable("Redis went away in the middle of the batch")
+
+    store.write = cut
+
+
+async def test_a_retry_on_a_server_with_another_chunk_size_cuts_the_same_chunks(
+    aiohttp_client, settings: Settings
+) -> None:
+    first = await aiohttp_client(create_app(replace(settings, batch_chunk=2)))
+    other = await aiohttp_client(create_app(replace(settings, batch_chunk=4)))
+    await incr_board(first)
+    updates = [{"player_id": f"p{i}", "region": "na", "score": 1} for i in range(4)]
+    cut_after_first_chunk(first.app)
+    post = {"json": {"updates": updates}, "headers": keyed("b")}
+    assert (await first.post("/v1/boards/counts/scores/batch", **post)).status == 503
+    assert [await score_of(first, f"p{i}") for i in range(4)] == [1, 1, None, None]
+    assert (await other.post("/v1/boards/counts/scores/batch", **post)).status == 200
+    assert [await score_of(other, f"p{i}") for i in range(4)] == [1, 1, 1, 1]
+
+
+async def test_a_retried_incr_batch_is_not_refused_for_what_its_first_attempt_applied(
+    client,
+) -> None:
+    """The whole-batch range check counts every item; on a retry some are applied already,
+    so each chunk checks its own range there."""
+    await incr_board(client)
+    updates = [
+        {"player_id": "p", "region": "na", "score": 2**52},
+        {"player_id": "q", "region": "eu", "score": 1},
+    ]
+    cut_after_first_chunk(client.app)
+    post = {"json": {"updates": updates}, "headers": keyed("b")}
+    assert (await client.post("/v1/boards/counts/scores/batch", **post)).status == 503
+    answer = await client.post("/v1/boards/counts/scores/batch", **post)
+    assert answer.status == 200, await answer.text()
+    assert (await score_of(client, "p"), await score_of(client, "q")) == (2**52, 1)

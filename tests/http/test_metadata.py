@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from leaderboard.domain import MAX_METADATA
+from leaderboard.http.keys import SERVICE
 from tests.redis_process import RedisTarget
 
 CAR = {"car": "Mk II", "skin": 3, "tags": ["fast", "名前"], "nested": {"ok": True}}
@@ -86,10 +87,17 @@ async def test_a_batch_sets_metadata_per_item_in_order(client) -> None:
         assert (view["name"], view["metadata"]) == ("Q", {"n": 1})
 
 
+def nested(depth: int) -> dict:
+    value: dict = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 @pytest.mark.parametrize(
     "metadata",
-    [None, [], "x", 3, True, {"big": "x" * (MAX_METADATA - 9)}],
-    ids=["null", "list", "string", "number", "bool", "too-big"],
+    [None, [], "x", 3, True, {"big": "x" * (MAX_METADATA - 9)}, nested(300)],
+    ids=["null", "list", "string", "number", "bool", "too-big", "too-deep"],
 )
 async def test_metadata_that_is_not_a_small_object_is_a_400_changing_nothing(
     client, clean_redis: RedisTarget, metadata: object
@@ -131,3 +139,20 @@ async def test_deleting_or_cleaning_a_player_removes_its_metadata(
     assert (await client.delete("/v1/boards/default")).status == 204
     names = clean_redis.keys()
     assert not [k for k in names if "default" in k]
+
+
+async def test_a_name_kept_from_before_metadata_existed_still_reads_as_a_name(
+    client, clean_redis: RedisTarget
+) -> None:
+    """Names that start with NUL were stored as they came; only NUL + "{" + ... + NUL is
+    the metadata form, so such a name stays a name, and metadata can join it later."""
+    await post(client, player_id="a", region="na", score=5, name="Ann")
+    record = await client.app[SERVICE].boards.record("default")
+    names = clean_redis.keys()
+    [bucket] = [k for k in names if k.startswith(record.zset("na")[:-1] + "n:")]
+    with clean_redis.client() as r:
+        r.hset(bucket, "a", "\0x\0y")  # as a name "\0x\0y" was kept before
+    assert (await views(client, "a"))[1]["name"] == "\0x\0y"
+    await post(client, player_id="a", region="na", score=6, metadata={"k": 1})
+    for view in await views(client, "a"):
+        assert (view["name"], view["metadata"]) == ("\0x\0y", {"k": 1})

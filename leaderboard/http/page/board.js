@@ -130,7 +130,7 @@ async function stream(scope, control, onOpen, onEvent) {
       if (!res.ok) throw new Error("event stream: " + res.status);
       say("live");
       pause = 500;
-      onOpen();
+      onOpen(stop);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let text = "";
       for (;;) {
@@ -181,7 +181,7 @@ function show(scope) {
   }
   $("top-title").textContent = "Top " + SHOWN + (scope === "global" ? "" : " in " + scope);
   redraw();
-  const loadTop = async () => {
+  const loadTop = async (reconnect) => {
     waiting = [];
     try {
       const page = await getJson(api + "/top?limit=" + SHOWN + "&scope=" + encodeURIComponent(scope));
@@ -193,6 +193,7 @@ function show(scope) {
       redraw();
     } catch (err) {
       fail(err);
+      if (!(err instanceof NeedsKey)) reconnect(); // and read the top again then
     }
   };
   stream(scope, control, loadTop, (event) => (waiting ? waiting.push(event) : apply(event)));

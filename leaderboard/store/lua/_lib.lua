@@ -57,10 +57,12 @@ end
 
 -- What is shown of a player (its name bucket's value, see store/shown.py): the name, or
 -- NUL metadata NUL name once it has metadata; a name starting with NUL is NUL NUL name.
+-- Any other value is a name kept from before metadata existed.
 local function shown_parts(v)
   if string.byte(v, 1) ~= 0 then return v, '' end
   if string.byte(v, 2) == 0 then return string.sub(v, 3), '' end
   local cut = string.find(v, '\0', 2, true)
+  if string.byte(v, 2) ~= 123 or not cut then return v, '' end
   return string.sub(v, cut + 1), string.sub(v, 2, cut - 1)
 end
 
@@ -81,7 +83,7 @@ local function shown_after(update, stored)
 end
 
 local function has_metadata(v)
-  return string.byte(v, 1) == 0 and string.byte(v, 2) ~= 0
+  return string.byte(v, 1) == 0 and string.byte(v, 2) == 123
 end
 
 local function name_of(base, named, buckets, pid)
