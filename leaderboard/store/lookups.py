@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from leaderboard.domain import Ranked
-from leaderboard.store.reads import MOVED, Moved, moving_slices, one_instant
+from leaderboard.domain import Ranked, Shown
+from leaderboard.store.reads import MOVED, Moved, counts_elsewhere, moving_slices, one_instant
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Looked
 from leaderboard.store.runner import Call, Client, Runner
@@ -43,7 +43,7 @@ async def lookup(
             for pid, score, name in s.entries
         }
         # player -> (region, internal score, name, better so far, regions left to count)
-        found: dict[str, tuple[str, int, str | None, int, list[str]]] = {}
+        found: dict[str, tuple[str, int, Shown, int, list[str]]] = {}
         for group, part in zip(groups, looked, strict=True):
             for pid, place, internal, name, better in part.found:
                 others = [r for r in regions if r not in group]
@@ -53,17 +53,12 @@ async def lookup(
                 region, internal, name = passing[pid]
                 found[pid] = (region, internal, name, 0, regions)
         asked = [(pid, r) for pid, (_, _, _, _, left) in found.items() for r in left]
-        counts: dict[tuple[str, str], int] = {}
-        if asked:
-            pipe = client.pipeline(transaction=False)
-            for pid, r in asked:
-                pipe.zcount(record.zset(r), "-inf", f"({found[pid][1]}")
-            for r in regions:
-                pipe.hget(record.meta(r), "mv")
-            replies = await pipe.execute()
-            if [int(n or 0) for n in replies[len(asked) :]] != moves:
-                return MOVED
-            counts = dict(zip(asked, (int(n) for n in replies[: len(asked)]), strict=True))
+        numbers = await counts_elsewhere(
+            client, record, [(r, found[pid][1]) for pid, r in asked], regions, moves
+        )
+        if isinstance(numbers, Moved):
+            return MOVED
+        counts = dict(zip(asked, numbers, strict=True))
         out = []
         for pid, (region, internal, name, better, left) in found.items():
             better += sum(counts[pid, r] for r in left)

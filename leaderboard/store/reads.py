@@ -54,6 +54,29 @@ class Moved:
 MOVED = Moved()
 
 
+async def counts_elsewhere(
+    client: Client,
+    record: BoardRecord,
+    asked: Sequence[tuple[str, int]],
+    regions: Sequence[str],
+    moves: Sequence[int],
+) -> list[int] | Moved:
+    """The entries strictly better than each (region, internal score) asked, in one round
+    trip (per node), or MOVED when the move count of a region is no longer what the first
+    round trip saw (``moves``, per region): the counts then show another instant."""
+    if not asked:
+        return []
+    pipe = client.pipeline(transaction=False)  # per node in this order: the counts, then
+    for region, internal in asked:  # the move counts that must not have changed since
+        pipe.zcount(record.zset(region), "-inf", f"({internal}")
+    for region in regions:
+        pipe.hget(record.meta(region), "mv")
+    replies = await pipe.execute()
+    if [int(n or 0) for n in replies[len(asked) :]] != list(moves):
+        return MOVED
+    return [int(n) for n in replies[: len(asked)]]
+
+
 async def one_instant(attempt: Callable[[], Awaitable[T | Moved]]) -> T:
     """The first answer of ``attempt`` that saw the regions at one instant; after
     READ_ATTEMPTS tries that each met a move, KeptMoving (a 503 to retry)."""
@@ -176,16 +199,11 @@ class Reads:
         else:
             return None
         others = [r for r in regions if r not in better]
-        if others:
-            pipe = client.pipeline(transaction=False)  # per node in this order: counts,
-            for r in others:  # then the move counts that must not have changed since
-                pipe.zcount(record.zset(r), "-inf", f"({internal}")
-            for r in regions:
-                pipe.hget(record.meta(r), "mv")
-            counts = await pipe.execute()
-            if [int(n or 0) for n in counts[len(others) :]] != [p.moves for p in found]:
-                return MOVED
-            better.update(zip(others, (int(n) for n in counts[: len(others)]), strict=True))
+        asked = [(r, internal) for r in others]
+        counts = await counts_elsewhere(client, record, asked, regions, [p.moves for p in found])
+        if isinstance(counts, Moved):
+            return MOVED
+        better.update(zip(others, counts, strict=True))
         ahead = sum(
             1
             for pid, (_, score, _) in passing.items()
