@@ -9,7 +9,7 @@ const board = decodeURIComponent(location.pathname.split("/")[2] || "default");
 const api = "/v1/boards/" + encodeURIComponent(board);
 const $ = (id) => document.getElementById(id);
 const state = {
-  order: "desc", scope: "global", regions: [], scores: new Map(), info: new Map(),
+  order: "desc", scores: new Map(), info: new Map(),
   fresh: new Set(), asked: new Set(), follow: null, drawing: false,
 };
 
@@ -171,7 +171,6 @@ function show(scope) {
   if (state.follow) state.follow.abort();
   const control = new AbortController();
   state.follow = control;
-  state.scope = scope;
   state.scores = new Map();
   let waiting = null;
   for (const tab of $("tabs").children) {
@@ -259,7 +258,6 @@ async function start() {
   try {
     const config = await getJson(api);
     state.order = config.order;
-    state.regions = config.regions;
     document.title = board + " · leaderboard";
     $("title").textContent = board;
     tabs(["global", ...config.regions]);
