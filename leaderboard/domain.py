@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import orjson
 
+from leaderboard.periods import Schedule
+
 MAX_SCORE = 2**53 - 1
 BOARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 REGION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -72,6 +74,8 @@ class BoardConfig:
     mode: Mode = Mode.BEST
     inactive_after_days: int = 30
     top_events: int = 100
+    reset_every: Schedule = Schedule.NEVER
+    keep_periods: int = 4
 
     def public(self) -> dict:
         return {
@@ -81,6 +85,8 @@ class BoardConfig:
             "mode": self.mode.value,
             "inactive_after_days": self.inactive_after_days,
             "top_events": self.top_events,
+            "reset_every": self.reset_every.value,
+            "keep_periods": self.keep_periods,
         }
 
     @property

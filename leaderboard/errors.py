@@ -85,3 +85,16 @@ class KeptMoving(RedisUnavailable):
 class StaleBoard(LeaderboardError):
     """The board's configuration changed (or the board, or a region, is gone) after this
     process read it: reload it and retry. One that escapes every retry is a 503."""
+
+
+class PeriodEnded(StaleBoard):
+    """A move between regions met a region already in a later period (``period``): the
+    move runs again in that one. Nothing to reload: the board itself did not change."""
+
+    def __init__(self, message: str, period: int) -> None:
+        super().__init__(message)
+        self.period = period
+
+
+class PeriodNotFound(LeaderboardError):
+    """A read asked for a period that is neither current nor a kept archive."""

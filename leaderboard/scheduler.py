@@ -40,6 +40,10 @@ class ProgressLine:
 def describe(report: CleanupReport) -> str:
     lines = [f"{board}: removed {n}" for board, n in sorted(report.removed.items())]
     lines += [f"{board}: skipped, another cleanup is running" for board in report.locked]
+    lines += [
+        f"{board}: deleted archived periods {', '.join(map(str, periods))}"
+        for board, periods in sorted(report.archives.items())
+    ]
     return "\n".join(lines) or "no board to clean"
 
 

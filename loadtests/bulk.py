@@ -144,5 +144,5 @@ async def bulk_load(
 
     with ProcessPoolExecutor(processes) as pool:
         await asyncio.gather(*(load(loop.run_in_executor(pool, s.encode)) for s in slabs))
-    await store.configs.resync(record)
+    await store.configs.resync(record, now_s * 1000)
     return time.perf_counter() - started

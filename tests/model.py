@@ -14,6 +14,27 @@ class ModelBoard:
     mode: str = "best"
     # player -> region, score, what is shown ({"name"?, "metadata"?}, as entries carry it)
     players: dict[str, tuple[str, int, dict]] = field(default_factory=dict)
+    period: int = 1
+    archives: dict[int, ModelBoard] = field(default_factory=dict)  # period -> its standings
+    seen: bool = False  # an archive whose every view was compared once
+
+    def reset(self) -> None:
+        """A period that ends with players is archived, as it stands."""
+        if self.players:
+            self.archives[self.period] = ModelBoard(
+                self.regions, self.order, self.mode, dict(self.players)
+            )
+        self.period += 1
+        self.players = {}
+
+    def drop_regions(self, regions: list[str]) -> None:
+        """A region removed from the board leaves its archives too."""
+        for period, archive in list(self.archives.items()):
+            archive.regions = regions
+            archive.players = {p: v for p, v in archive.players.items() if v[0] in regions}
+            archive.seen = False
+            if not archive.players:
+                del self.archives[period]
 
     def key(self, pid: str) -> tuple[int, str]:
         score = self.players[pid][1]
@@ -75,4 +96,7 @@ class ModelBoard:
             "mode": self.mode,
             "inactive_after_days": 30,
             "top_events": 100,
+            "reset_every": "never",
+            "keep_periods": 4,
+            "period": self.period,
         }

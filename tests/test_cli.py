@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from leaderboard.cli import _event_loop
-from leaderboard.domain import Update
+from leaderboard.domain import BoardConfig, Update
 from leaderboard.service import Service
 from leaderboard.settings import VARIABLES, Settings, SettingsError
 from leaderboard.store import Store
@@ -163,6 +163,26 @@ def test_cleanup_command_once_and_every(tmp_path: Path, clean_redis: RedisTarget
     bad = subprocess.run([*command, "--every", "soon"], env=env, capture_output=True, text=True)
     assert bad.returncode == 2
     assert "not a duration" in bad.stderr
+
+
+async def test_cleanup_command_deletes_archives_beyond_keep_periods(
+    service: Service, clean_redis: RedisTarget
+) -> None:
+    await service.boards.put(BoardConfig("arch", ("na",), keep_periods=0))
+    await service.scores.submit("arch", Update("p", "na", 1))
+    await service.periods.reset("arch")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADERBOARD_")}
+    env |= {
+        "LEADERBOARD_REDIS_URL": clean_redis.url,
+        "LEADERBOARD_REDIS_CLUSTER": "1" if clean_redis.cluster else "0",
+    }
+    command = [sys.executable, "-m", "leaderboard", "cleanup", "--board", "arch"]
+    out = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out
+    assert "arch: deleted archived periods 1" in out.stdout.splitlines(), out.stdout
+    assert (await service.periods.periods("arch"))["archived"] == []
 
 
 @pytest.mark.parametrize(

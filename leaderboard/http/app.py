@@ -10,15 +10,16 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from leaderboard.domain import MAX_BODY
+from leaderboard.domain import MAX_BODY, now_ms
 from leaderboard.errors import RedisUnavailable
 from leaderboard.http.access import Access
 from leaderboard.http.errors import make_middleware
-from leaderboard.http.keys import METRICS, SERVICE, SETTINGS, STREAMS
+from leaderboard.http.keys import CLOCK, METRICS, SERVICE, SETTINGS, STREAMS
 from leaderboard.http.limits import Limits
 from leaderboard.http.metrics import Metrics
 from leaderboard.http.routes import ROUTES, UNBOUNDED
 from leaderboard.service import Service
+from leaderboard.service.boards import Clock
 from leaderboard.settings import Settings
 from leaderboard.store import Store
 
@@ -52,7 +53,7 @@ async def _service_ctx(app: web.Application) -> AsyncIterator[None]:
     metrics = app[METRICS]
     store.runner.observe, store.runner.wrote_events = metrics.script, metrics.events.inc
     store.runner.waited = metrics.pool_wait.observe
-    service = Service.build(store, settings)
+    service = Service.build(store, settings, app[CLOCK])
     app[SERVICE] = service
     task = asyncio.create_task(_default_board(service, settings))
     with contextlib.suppress(TimeoutError):
@@ -70,8 +71,10 @@ async def _close_streams(app: web.Application) -> None:
         task.cancel()
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, clock: Clock = now_ms) -> web.Application:
+    """``clock`` (unix ms) decides periods, activity and event times: tests move it."""
     app = web.Application(client_max_size=MAX_BODY)
+    app[CLOCK] = clock
     metrics = Metrics()
     access, limits = Access(settings), Limits(settings)
     app.middlewares.append(

@@ -25,7 +25,7 @@ async def put_board(request: web.Request) -> web.Response:
     board = parse.new_board_id(request)
     config = parse.board_config(board, await parse.json_body(request))
     created, stored = await _service(request).boards.put(config)
-    return json_response(stored.public(), 201 if created else 200)
+    return json_response(stored, 201 if created else 200)
 
 
 async def get_board(request: web.Request) -> web.Response:
@@ -34,6 +34,14 @@ async def get_board(request: web.Request) -> web.Response:
 
 async def list_boards(request: web.Request) -> web.Response:
     return json_response({"boards": await _service(request).boards.list()})
+
+
+async def reset_board(request: web.Request) -> web.Response:
+    return json_response(await _service(request).periods.reset(parse.board_id(request)))
+
+
+async def periods(request: web.Request) -> web.Response:
+    return json_response(await _service(request).periods.periods(parse.board_id(request)))
 
 
 async def delete_board(request: web.Request) -> web.Response:
@@ -102,24 +110,27 @@ async def top(request: web.Request) -> web.Response:
             f"offset + limit must be at most {MAX_WINDOW}",
             [{"field": "offset", "reason": f"offset + limit must be at most {MAX_WINDOW}"}],
         )
-    page = await _service(request).views.top(board, parse.scope(request), offset, limit)
+    views = _service(request).views
+    page = await views.top(board, parse.scope(request), offset, limit, parse.period(request))
     return json_response(page)
 
 
 async def get_player(request: web.Request) -> web.Response:
     board, pid = parse.board_id(request), parse.player_id(request)
-    return json_response(await _service(request).views.player(board, pid))
+    return json_response(await _service(request).views.player(board, pid, parse.period(request)))
 
 
 async def lookup(request: web.Request) -> web.Response:
     board, ids = parse.board_id(request), parse.player_ids(request)
-    return json_response(await _service(request).views.lookup(board, ids, parse.scope(request)))
+    views, scope = _service(request).views, parse.scope(request)
+    return json_response(await views.lookup(board, ids, scope, parse.period(request)))
 
 
 async def around(request: web.Request) -> web.Response:
     board, pid = parse.board_id(request), parse.player_id(request)
     radius = parse.query_int(request, "radius", 10, 0, MAX_RADIUS)
-    window = await _service(request).views.around(board, pid, parse.scope(request), radius)
+    views, scope = _service(request).views, parse.scope(request)
+    window = await views.around(board, pid, scope, radius, parse.period(request))
     return json_response(window)
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import weakref
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -13,3 +14,4 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICE = web.AppKey("service", Service)
 METRICS = web.AppKey("metrics", Metrics)
 STREAMS = web.AppKey("streams", weakref.WeakSet[asyncio.Task])
+CLOCK = web.AppKey("clock", Callable[[], int])

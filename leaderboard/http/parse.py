@@ -28,6 +28,7 @@ from leaderboard.domain import (
 )
 from leaderboard.errors import BoardNotFound, InvalidJson, InvalidRequest, PlayerNotFound
 from leaderboard.http.errors import UnsupportedMediaType
+from leaderboard.periods import MAX_KEPT, Schedule
 
 Problem = dict[str, Any]
 INTEGER = re.compile(r"-?[0-9]{1,18}")
@@ -119,9 +120,11 @@ def board_config(board: str, body: Any) -> BoardConfig:
     mode = _choice(body, "mode", Mode, Mode.BEST, problems)
     days = _int_field(body, "inactive_after_days", 30, 0, 3650, problems)
     top = _int_field(body, "top_events", 100, 0, MAX_PAGE, problems)
+    every = _choice(body, "reset_every", Schedule, Schedule.NEVER, problems)
+    keep = _int_field(body, "keep_periods", BoardConfig.keep_periods, 0, MAX_KEPT, problems)
     if problems:
         raise InvalidRequest("the board configuration is not valid", problems)
-    return BoardConfig(board, tuple(regions), order, mode, days, top)
+    return BoardConfig(board, tuple(regions), order, mode, days, top, every, keep)
 
 
 def _update_problems(item: Any) -> list[Problem]:
@@ -235,6 +238,17 @@ def player_ids(request: web.Request) -> list[str]:
     if reason is not None:
         raise InvalidRequest(f"ids: {reason}", [{"field": "ids", "reason": reason}])
     return ids
+
+
+def period(request: web.Request) -> int | None:
+    """The ``period`` of a read: any integer (one neither current nor archived is a 404)."""
+    raw = request.query.get("period")
+    if raw is None:
+        return None
+    if not INTEGER.fullmatch(raw):
+        reason = "must be a period number (GET /v1/boards/{board}/periods lists them)"
+        raise InvalidRequest(f"period {reason}", [{"field": "period", "reason": reason}])
+    return int(raw)
 
 
 def scope(request: web.Request) -> str:

@@ -16,6 +16,8 @@ ROUTES = [
     web.put("/v1/boards/{board}", h.put_board),
     web.get("/v1/boards/{board}", h.get_board),
     web.delete("/v1/boards/{board}", h.delete_board),
+    web.post("/v1/boards/{board}/reset", h.reset_board),
+    web.get("/v1/boards/{board}/periods", h.periods),
     web.post("/v1/boards/{board}/scores", h.post_score),
     web.post("/v1/boards/{board}/scores/batch", h.post_batch),
     web.get("/v1/boards/{board}/top", h.top),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leaderboard.domain import BoardConfig
-from leaderboard.service.boards import Boards
+from leaderboard.domain import BoardConfig, now_ms
+from leaderboard.service.boards import Boards, Clock
 from leaderboard.service.cleanup import Cleanup
 from leaderboard.service.events import Events
 from leaderboard.service.idempotency import Idempotency
+from leaderboard.service.periods import Periods
 from leaderboard.service.scores import Scores
 from leaderboard.service.views import Views
 from leaderboard.settings import Settings
@@ -26,10 +27,11 @@ class Service:
     events: Events
     cleanup: Cleanup
     idempotency: Idempotency
+    periods: Periods
 
     @classmethod
-    def build(cls, store: Store, settings: Settings) -> Service:
-        boards = Boards(store, settings)
+    def build(cls, store: Store, settings: Settings, clock: Clock = now_ms) -> Service:
+        boards = Boards(store, settings, clock)
         return cls(
             store,
             boards,
@@ -38,6 +40,7 @@ class Service:
             Events(boards),
             Cleanup(boards),
             Idempotency(store, settings.idempotency_ttl, settings.batch_chunk),
+            Periods(boards),
         )
 
     async def ensure_default_board(self, regions: tuple[str, ...]) -> bool:

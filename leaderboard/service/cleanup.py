@@ -1,4 +1,5 @@
-"""Removal of inactive players: one board at a time, under its lock, in bounded batches.
+"""Removal of inactive players (one board at a time, under its lock, in bounded batches)
+and of the archived periods a board no longer keeps.
 
 The activity index is each region's activity buckets (player -> last accepted score
 time). A run walks them in order, a few hundred buckets (about 1,000 players) per Redis
@@ -39,6 +40,7 @@ class Progress:
 @dataclass
 class CleanupReport:
     removed: dict[str, int] = field(default_factory=dict)
+    archives: dict[str, list[int]] = field(default_factory=dict)  # periods deleted
     locked: list[str] = field(default_factory=list)
     batches: int = 0
     largest_batch: int = 0
@@ -63,15 +65,31 @@ class Cleanup:
         report = CleanupReport()
         for record in records:
             days = record.config.inactive_after_days
-            if older_than_seconds is None and days == 0:
-                continue
-            age = older_than_seconds if older_than_seconds is not None else days * DAY
             try:
-                await self._board(record, int(time.time()) - age, report, progress)
+                board_id = record.config.board
+                await self.boards.using(board_id, lambda r: self._archives(r, report))
+                if older_than_seconds is None and days == 0:
+                    continue
+                age = older_than_seconds if older_than_seconds is not None else days * DAY
+                now = self.boards.clock()
+                await self._board(record, now // 1000 - age, report, progress, now)
             except BoardNotFound:
                 if board is not None:
                     raise
         return report
+
+    async def _archives(self, record: BoardRecord, report: CleanupReport) -> None:
+        """Deletes the archived periods beyond the board's ``keep_periods`` newest ones
+        (and forgets the archives whose players are all gone)."""
+        held = await self.store.periods_held(record, self.boards.clock())
+        archived = sorted((p for p in held.players if p < held.current), reverse=True)
+        kept = [p for p in archived if any(held.players[p].values())]
+        kept = kept[: record.config.keep_periods]
+        dropped = [p for p in archived if p not in kept]
+        for period in dropped:
+            await self.store.drop_period(record, period)
+        if dropped:
+            report.archives[record.config.board] = dropped
 
     async def _board(
         self,
@@ -79,6 +97,7 @@ class Cleanup:
         cutoff: int,
         report: CleanupReport,
         progress: Callable[[Progress], None] | None,
+        now: int,
     ) -> None:
         """Walks the regions it locked, with the board as it is now (``current``): a
         change of the board meanwhile never makes the run release or extend locks other
@@ -101,7 +120,7 @@ class Cleanup:
                         extended = time.monotonic()
                     try:
                         batch = await self.store.cleanup_batch(
-                            current, region, cutoff, bucket, token
+                            current, region, cutoff, bucket, token, now
                         )
                     except StaleBoard:
                         stale += 1

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from leaderboard.domain import Update, now_ms
+from leaderboard.domain import Update
 from leaderboard.errors import (
+    PeriodEnded,
     RedisUnavailable,
     ScoreOutOfRange,
     StaleBoard,
@@ -84,7 +85,7 @@ class Coalescer:
             results = await self.boards.store.write(
                 record,
                 [(region, chunk_items(pending.updates, idx)) for region, idx in chunks],
-                now_ms(),
+                self.boards.clock(),
                 True,
             )
             todo = []
@@ -105,5 +106,8 @@ class Coalescer:
                 reloads += 1
                 if reloads > RETRIES:
                     raise RedisUnavailable(f"board {board!r} kept changing during the write; retry")
-                record = await self.boards.refresh(record)
+                if not all(
+                    isinstance(r, PeriodEnded) for r in results if isinstance(r, StaleBoard)
+                ):
+                    record = await self.boards.refresh(record)
             todo.sort()

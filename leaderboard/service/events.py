@@ -11,7 +11,7 @@ from leaderboard.domain import GLOBAL, MAX_PAGE
 from leaderboard.errors import BoardNotFound
 from leaderboard.service.boards import Boards, scope_regions
 
-INT_FIELDS = ("rank", "previous_rank", "score", "ts")
+INT_FIELDS = ("rank", "previous_rank", "score", "ts", "period")
 POLL_SECONDS = 0.1  # how often an idle event stream looks for new events
 
 

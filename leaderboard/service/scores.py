@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from leaderboard.domain import MAX_BATCH, Mode, Once, Update, incr_overflow, now_ms
+from leaderboard.domain import MAX_BATCH, Mode, Once, Update, incr_overflow
 from leaderboard.errors import (
     BoardNotFound,
     InvalidRequest,
@@ -101,7 +101,9 @@ class Scores:
         async def write(record: BoardRecord) -> tuple[int, bool, int]:
             check_regions(record, [update])
             chunk = (update.region, chunk_items([update], [0]))
-            [result] = await self.store.write(record, [chunk], now_ms(), True, once.marking([0]))
+            [result] = await self.store.write(
+                record, [chunk], self.boards.clock(), True, once.marking([0])
+            )
             if isinstance(result, Exception):
                 raise result
             return result[0]
@@ -164,7 +166,7 @@ class Scores:
                     check_incr_range(updates, await self.store.scores_of(record, ids))
                 marks = once and once.marking(planned[i][1][0] for i in pending)
                 results = await self.store.write(
-                    record, [chunks[i] for i in pending], now_ms(), False, marks
+                    record, [chunks[i] for i in pending], self.boards.clock(), False, marks
                 )
             stale, refused, left, got = None, None, [], 0
             for i, result in zip(pending, results, strict=True):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import GLOBAL, Entry, now_ms
+from leaderboard.domain import GLOBAL, Entry
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
@@ -19,7 +19,9 @@ class Views:
         self.boards = boards
         self.store = boards.store
 
-    async def top(self, board: str, scope: str, offset: int, limit: int) -> dict:
+    async def top(
+        self, board: str, scope: str, offset: int, limit: int, period: int | None = None
+    ) -> dict:
         async def read(record: BoardRecord) -> dict:
             regions = scope_regions(record.config, scope)
             if scope == GLOBAL:
@@ -35,9 +37,9 @@ class Views:
                 "entries": [e.public() for e in entries],
             }
 
-        return await self.boards.using(board, read)
+        return await self.boards.using(board, read, period)
 
-    async def player(self, board: str, player_id: str) -> dict:
+    async def player(self, board: str, player_id: str, period: int | None = None) -> dict:
         async def read(record: BoardRecord) -> dict:
             standing = await self.store.standing(record, player_id)
             if standing is None:
@@ -55,9 +57,11 @@ class Views:
             out["total"] = {"global": standing.total_overall, "region": standing.total_in_region}
             return out
 
-        return await self.boards.using(board, read)
+        return await self.boards.using(board, read, period)
 
-    async def lookup(self, board: str, ids: list[str], scope: str) -> dict:
+    async def lookup(
+        self, board: str, ids: list[str], scope: str, period: int | None = None
+    ) -> dict:
         """The players found, in list order (ranks, then ids), and the ids not found."""
 
         async def read(record: BoardRecord) -> dict:
@@ -74,9 +78,11 @@ class Views:
                 "missing": [pid for pid in ids if pid not in seen],
             }
 
-        return await self.boards.using(board, read)
+        return await self.boards.using(board, read, period)
 
-    async def around(self, board: str, player_id: str, scope: str, radius: int) -> dict:
+    async def around(
+        self, board: str, player_id: str, scope: str, radius: int, period: int | None = None
+    ) -> dict:
         async def read(record: BoardRecord) -> dict:
             regions = scope_regions(record.config, scope)
             slices = await self.store.around(record, regions, player_id, radius)
@@ -90,11 +96,11 @@ class Views:
                 "entries": [e.public() for e in entries],
             }
 
-        return await self.boards.using(board, read)
+        return await self.boards.using(board, read, period)
 
     async def delete_player(self, board: str, player_id: str) -> None:
         async def delete(record: BoardRecord) -> None:
-            if not await self.store.delete_player(record, player_id, now_ms()):
+            if not await self.store.delete_player(record, player_id, self.boards.clock()):
                 raise _not_found(board, player_id)
 
         await self.boards.using(board, delete)

@@ -1,12 +1,13 @@
 """Board configurations as stored: load, create or change (put_board.lua, then each
-region's copy in its own slot), finish a change cut short, delete."""
+region's copy in its own slot), end a period by hand, finish a change cut short, delete."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from leaderboard.domain import BoardConfig, now_ms
+from leaderboard.domain import BoardConfig
+from leaderboard.periods import Anchor, encode_anchors, rebased, reset
 from leaderboard.store import keys
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.records import BoardRecord, record_from
@@ -37,7 +38,7 @@ class Configs:
 
     @translated
     async def put_board(
-        self, config: BoardConfig, old: BoardRecord | None, buckets: int
+        self, config: BoardConfig, old: BoardRecord | None, buckets: int, now: int
     ) -> tuple[bool, int]:
         """Writes the config, then each region's copy of it (other slots).
 
@@ -45,6 +46,34 @@ class Configs:
         are read before the config changes: a write that slips into a region being
         removed meanwhile is the one race this leaves (see the README).
         """
+        if old is None:
+            anchors: tuple[Anchor, ...] = (Anchor(1, now, config.reset_every, now),)
+        else:
+            anchors = rebased(old.anchors, now, config.reset_every)
+        return await self._put(config, old, buckets, anchors, now)
+
+    @translated
+    async def reset(self, old: BoardRecord, now: int) -> BoardRecord:
+        """Ends the current period at ``now``: a new anchor, spread like a config change
+        (writes refuse the old version, so none lands in the old period afterwards).
+        Answers the board as it now is."""
+        pipe = self.runner.client.pipeline(transaction=False)
+        for region in old.config.regions:
+            pipe.hget(old.meta(region), "cur")
+        entered = [int(cur or 1) for cur in await pipe.execute()]
+        period = max(old.current(now), *entered) + 1
+        anchors = reset(old.anchors, now, period)
+        _, version = await self._put(old.config, old, old.buckets, anchors, now)
+        return BoardRecord(old.config, version, old.buckets, old.tags, anchors, period)
+
+    async def _put(
+        self,
+        config: BoardConfig,
+        old: BoardRecord | None,
+        buckets: int,
+        anchors: tuple[Anchor, ...],
+        now: int,
+    ) -> tuple[bool, int]:
         board = config.board
         if old is None:
             await self.finish_delete(board)
@@ -55,9 +84,10 @@ class Configs:
         tag_of.update(zip(config.regions, tags, strict=True))
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         pipe = self.runner.client.pipeline(transaction=False)
+        period = old.current(now) if old else 1
         for region in regions:  # players, and players on their way out (pull.lua)
-            pipe.zcard(keys.zset(board, tag_of[region]))
-            pipe.hlen(keys.outs(board, tag_of[region]))
+            pipe.zcard(keys.zset(board, tag_of[region], period))
+            pipe.hlen(keys.outs(board, tag_of[region], period))
         sizes = await pipe.execute()
         counts = [sizes[i] + sizes[i + 1] for i in range(0, len(sizes), 2)]
         ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
@@ -71,55 +101,94 @@ class Configs:
             config.top_events,
             buckets,
             ",".join(tags),
+            config.reset_every.value,
+            config.keep_periods,
+            encode_anchors(anchors),
         ]
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
         put = BoardPut.decode(await self.runner.eval_one("put_board", ks, args))
-        record = BoardRecord(config, put.version, put.buckets, tags)
+        record = BoardRecord(config, put.version, put.buckets, tags, anchors)
         removed = [tag_of[r] for r in old_regions if r not in config.regions]
-        await self._spread(record, removed, put.rebuild)
+        await self._drop_periods(board, removed, put.buckets)
+        rebuild = put.rebuild or (old is not None and anchors[-1].period > old.anchors[-1].period)
+        await self._spread(record, removed, rebuild, now)
         return put.created, put.version
 
-    async def _spread(self, record: BoardRecord, removed: Sequence[str], rebuild: bool) -> None:
+    async def _spread(
+        self, record: BoardRecord, removed: Sequence[str], rebuild: bool, now: int
+    ) -> None:
         """put_board.lua's second step: the registry, each region's copy of the config
         (other slots; the tags of ``removed`` regions lose theirs), and the global mirror
-        when put_board.lua emptied it."""
+        when put_board.lua emptied it or a reset started a new period."""
         config = record.config
         await self.runner.client.sadd(keys.REGISTRY, config.board)
         fields = [record.version, config.mode.value, record.buckets, config.top_events]
         fields.append(config.sign)
+        anchor = record.anchors[-1]
+        period = [anchor.period, anchor.origin, anchor.every.value, now, self.mirror.events_cap]
         calls = [
-            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1]) for r in config.regions
+            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1, *period])
+            for r in config.regions
         ]
         calls += [
             ("region_meta", [keys.meta(config.board, t), keys.zset(config.board, t)], [*fields, 0])
             for t in removed
         ]
-        await self.runner.raising(calls)
+        snapshots = Snapshots()
+        replies = await self.runner.raising(calls)
+        kept = replies[: len(config.regions)]
+        for region, (_, snapshot) in zip(config.regions, kept, strict=True):
+            snapshots.add(region, snapshot)
+        self.runner.wrote_events(snapshots.events)
         if rebuild:
-            await self.resync(record)
+            await self.resync(record, now)
+
+    async def _drop_periods(self, board: str, tags: Sequence[str], buckets: int) -> None:
+        """Deletes every period of removed regions (the current one holds no player, else
+        the removal was refused): a region added again later starts with nothing."""
+        if not tags:
+            return
+        pipe = self.runner.client.pipeline(transaction=False)
+        for tag in tags:
+            pipe.zrange(keys.archives(board, tag), 0, -1)
+            pipe.hget(keys.meta(board, tag), "cur")
+        replies = await pipe.execute()
+        every = []
+        for k, tag in enumerate(tags):
+            periods = {int(p) for p in replies[2 * k]} | {int(replies[2 * k + 1] or 1)}
+            every += [key for p in periods for key in keys.period_keys(board, tag, buckets, p)]
+        await unlink(self.runner, every)
 
     @translated
-    async def repair(self, record: BoardRecord) -> None:
+    async def repair(self, record: BoardRecord, now: int) -> None:
         """Finishes a config change cut short after put_board.lua (Redis went away): until
         every region holds the config's version, each script refuses the board as stale."""
-        await self._spread(record, (), rebuild=True)
+        await self._spread(record, (), True, now)
 
-    async def resync(self, record: BoardRecord) -> None:
+    async def resync(self, record: BoardRecord, now: int) -> None:
         """Rebuilds the global mirror from every region's top N."""
         snapshots = Snapshots()
-        calls = [
-            ("snapshot", [record.meta(r), record.zset(r)], [record.version])
-            for r in record.config.regions
-        ]
+        regions = record.config.regions
+        calls = [("snapshot", [record.meta(r)], [record.version, now]) for r in regions]
         for region, reply in zip(
             record.config.regions, await self.runner.raising(calls), strict=True
         ):
             snapshots.add(region, reply)
-        await self.mirror.sync(record, snapshots, now_ms())
+        await self.mirror.sync(record, snapshots, now)
+
+    async def periods_held(self, record: BoardRecord, now: int) -> list[int]:
+        """Every period whose keys a region of the board may hold."""
+        pipe = self.runner.client.pipeline(transaction=False)
+        for region in record.config.regions:
+            pipe.zrange(record.archives(region), 0, -1)
+            pipe.hget(record.meta(region), "cur")
+        replies = await pipe.execute()
+        held = {1, record.current(now)} | {int(cur or 1) for cur in replies[1::2]}
+        return sorted(held | {int(p) for archived in replies[::2] for p in archived})
 
     @translated
-    async def delete_board(self, record: BoardRecord) -> None:
+    async def delete_board(self, record: BoardRecord, now: int) -> None:
         """Removes the config and metas first, so that writes in flight fail cleanly.
 
         The region keys go afterwards, in chunks; a marker naming them stays until they
@@ -133,6 +202,7 @@ class Configs:
                 "regions": ",".join(regions),
                 "tags": ",".join(record.tag(r) for r in regions),
                 "buckets": record.buckets,
+                "periods": ",".join(map(str, await self.periods_held(record, now))),
             },
         )
         await self.runner.client.delete(keys.config(board), *keys.board_keys(board, list(regions)))
@@ -151,14 +221,21 @@ class Configs:
             return False
         buckets, regions = int(marker["buckets"]), marker["regions"].split(",")
         tags = marker.get("tags", marker["regions"]).split(",")
-        # One UNLINK per slot (a region's keys, the board's): a cluster pipeline's own
-        # unlink method splits keys by slot outside the pipeline, so send the command.
-        pipe = self.runner.client.pipeline(transaction=False)
-        for tag in tags:
-            every = keys.region_keys(board, tag, buckets)
-            for i in range(0, len(every), UNLINK_CHUNK):
-                pipe.execute_command("UNLINK", *every[i : i + UNLINK_CHUNK])
-        pipe.execute_command("UNLINK", *keys.board_keys(board, regions))
-        await pipe.execute()
+        periods = [int(p) for p in marker.get("periods", "1").split(",")]
+        every = [k for tag in tags for k in keys.region_keys(board, tag, buckets, periods)]
+        await unlink(self.runner, every + keys.board_keys(board, regions))
         await self.runner.client.delete(keys.deleting(board))
         return True
+
+
+async def unlink(runner: Runner, every: Sequence[str]) -> None:
+    """UNLINKs keys, UNLINK_CHUNK at a time, in one pipeline; one command per slot: a
+    cluster pipeline's own unlink method splits keys by slot outside the pipeline."""
+    by_slot: dict[int, list[str]] = {}
+    for key in every:
+        by_slot.setdefault(keys.slot(key), []).append(key)
+    pipe = runner.client.pipeline(transaction=False)
+    for group in by_slot.values():
+        for i in range(0, len(group), UNLINK_CHUNK):
+            pipe.execute_command("UNLINK", *group[i : i + UNLINK_CHUNK])
+    await pipe.execute()

@@ -13,30 +13,38 @@ place), hence on different masters of an evenly split cluster. ``lb:{B}:top:<R>`
 lb:boards                 set     ids of all boards (its own slot)
                                   by PUT and DELETE; read by the board list
 lb:{B}:cfg                hash    regions, order, mode, inactive_after_days, top_events,
-                                  buckets, version, tags; by put_board.lua; read by every
+                                  buckets, version, tags, reset_every, keep_periods,
+                                  anchors (periods.py); by put_board.lua; read by every
                                   request (cached for LEADERBOARD_CONFIG_TTL)
 lb:{B:R}:m                hash    the board's version, mode, buckets, top, sign, and R's
-                                  seq (top-N snapshots) and mv (move steps); by
+                                  seq (top-N snapshots), mv (move steps), the period
+                                  anchor (p0, t0, every) and cur (period entered); by
                                   region_meta.lua and the region scripts, which refuse a
                                   caller with another version
-lb:{B:R}:z                zset    player -> internal score (-score on desc boards: lower is
+Keys marked * belong to a period: period 1's are as shown, a later period N's have
+"pN:" after the tag (lb:{B:R}:p2:z), so that a reset moves writes to new, empty keys and
+the old ones are that period's archive, in the same slot (see leaderboard/periods.py).
+
+lb:{B:R}:z              * zset    player -> internal score (-score on desc boards: lower is
                                   always better); by write, pull, restore, delete_player,
                                   cleanup; read by page, player, around
-lb:{B:R}:a:<n>            hash    player -> last accepted score time (unix s); by write.lua;
+lb:{B:R}:a:<n>          * hash    player -> last accepted score time (unix s); by write.lua;
                                   read by cleanup.lua
-lb:{B:R}:n:<n>            hash    player -> display name, and metadata once it has some (one
+lb:{B:R}:n:<n>          * hash    player -> display name, and metadata once it has some (one
                                   value, see shown.py); by write.lua; read by the reads
-lb:{B:R}:named            string  present once a player of R has a name (reads skip name
+lb:{B:R}:named          * string  present once a player of R has a name (reads skip name
                                   look-ups otherwise)
-lb:{B:R}:described        string  present once a player of R has metadata (a name update
+lb:{B:R}:described      * string  present once a player of R has metadata (a name update
                                   reads the stored value only then)
 lb:{B:R}:ev               stream  top-N events of region R; by the region scripts; read by
                                   /events and other services (XREAD, XREADGROUP)
-lb:{B:R}:out              hash    player -> move record (token, destination, score, name)
+lb:{B:R}:out            * hash    player -> move record (token, destination, score, name)
                                   while it leaves R; by pull.lua; read by global reads and
                                   write.lua
-lb:{B:R}:in               hash    player -> move token once it arrived in R, until the move
+lb:{B:R}:in             * hash    player -> move token once it arrived in R, until the move
                                   is settled; by write.lua; read by global reads
+lb:{B:R}:periods          zset    the region's archived periods that hold players (score
+                                  and member: the number); by enter_period in _lib.lua
 lb:{B:R}:hold             set     tokens of batches whose later chunks of R wait for their
                                   locked path (expires 10 s after the last); write.lua
 lb:{B:R}:once:<K>         hash    chunk mark -> what the chunk answered, for the request
@@ -47,7 +55,8 @@ lb:{B:R}:cleanup-lock     string  token of the cleanup running on B (expires unl
 lb:{B}:z                  zset    global mirror: the players inside their region's top N
                                   (its first N are the global top N); sync.lua
 lb:{B}:top:<R>            zset    the mirror's copy of region R's top N; sync.lua
-lb:{B}:seq                hash    region -> newest top-N snapshot applied; sync.lua
+lb:{B}:seq                hash    region -> newest top-N snapshot applied, and '#period':
+                                  the period the mirror holds; sync.lua
 lb:{B}:ev                 stream  top-N events of the global scope; by sync.lua; read by
                                   /events and other services
 lb:{B}:locks              hash    player -> token and expiry of a write that may move it
@@ -63,7 +72,7 @@ lb:rate:{<subject>}       string  a rate limit's next allowed time (rate.lua); s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
@@ -93,6 +102,16 @@ def region_base(board: str, region: str) -> str:
     return f"lb:{{{board}:{region}}}:"
 
 
+def period_base(board: str, region: str, period: int) -> str:
+    """Where a period's keys of a region start (_lib.lua's period_base)."""
+    base = region_base(board, region)
+    return base if period == 1 else f"{base}p{period}:"
+
+
+def archives(board: str, region: str) -> str:
+    return region_base(board, region) + "periods"
+
+
 def board_base(board: str) -> str:
     return f"lb:{{{board}}}:"
 
@@ -113,14 +132,14 @@ def player_locks(board: str) -> str:
     return board_base(board) + "locks"
 
 
-def outs(board: str, region: str) -> str:
+def outs(board: str, region: str, period: int = 1) -> str:
     """Players on their way out of the region, to another one (see pull.lua)."""
-    return region_base(board, region) + "out"
+    return period_base(board, region, period) + "out"
 
 
-def ins(board: str, region: str) -> str:
+def ins(board: str, region: str, period: int = 1) -> str:
     """Players that arrived from another region, until their move is settled."""
-    return region_base(board, region) + "in"
+    return period_base(board, region, period) + "in"
 
 
 def cleanup_lock(board: str, region: str) -> str:
@@ -140,26 +159,36 @@ def stream(board: str, scope: str) -> str:
     return region_base(board, scope) + "ev"
 
 
-def zset(board: str, region: str) -> str:
-    return region_base(board, region) + "z"
+def zset(board: str, region: str, period: int = 1) -> str:
+    return period_base(board, region, period) + "z"
 
 
 def meta(board: str, region: str) -> str:
     return region_base(board, region) + "m"
 
 
-def region_keys(board: str, region: str, buckets: int) -> list[str]:
+def period_keys(board: str, region: str, buckets: int, period: int) -> list[str]:
+    """Every key of a region's period, its zset first (an archive is gone once it is)."""
+    base = period_base(board, region, period)
+    fixed = [base + s for s in ("z", "out", "in", "named", "described")]
+    return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]
+
+
+def region_keys(board: str, region: str, buckets: int, periods: Iterable[int] = (1,)) -> list[str]:
     """Every key a region may hold, for deleting a board without a keyspace scan."""
     base = region_base(board, region)
-    kinds = ("z", "m", "named", "described", "ev", "out", "in", "hold", "cleanup-lock")
-    fixed = [base + s for s in kinds]
-    return fixed + [f"{base}{kind}:{n}" for kind in ("a", "n") for n in range(buckets)]
+    fixed = [base + s for s in ("m", "ev", "hold", "cleanup-lock", "periods")]
+    return fixed + [k for p in periods for k in period_keys(board, region, buckets, p)]
 
 
 def board_keys(board: str, regions: list[str]) -> list[str]:
     """The board's own keys (one slot), but the config and the deletion marker."""
     fixed = [global_mirror(board), stream(board, "global"), sequences(board), player_locks(board)]
     return fixed + [top_copy(board, r) for r in regions]
+
+
+def slot(key: str) -> int:
+    return key_slot(key.encode())
 
 
 def place(board: str, regions: Sequence[str], kept: Mapping[str, str]) -> tuple[str, ...]:

@@ -16,18 +16,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Snapshots:
-    """The newest top-N snapshot each region answered, to hand to sync.lua once, and the
-    events the region scripts wrote meanwhile."""
+    """The newest top-N snapshot each region answered (see top_snapshot in _lib.lua), to
+    hand to sync.lua once, and the events the region scripts wrote meanwhile."""
 
-    newest: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
+    newest: dict[str, tuple[int, list[str], int]] = field(default_factory=dict)
     events: int = 0
 
     def add(self, region: str, snapshot: list[Any]) -> None:
         if snapshot:
             self.events += int(snapshot[2])
             seq = int(snapshot[0])
-            if seq > self.newest.get(region, (0, []))[0]:
-                self.newest[region] = (seq, snapshot[1])
+            if seq > self.newest.get(region, (0, [], 0))[0]:
+                self.newest[region] = (seq, snapshot[1], int(snapshot[3]))
 
 
 class Mirror:
@@ -45,11 +45,11 @@ class Mirror:
         events = snapshots.events
         board, regions = record.config.board, record.config.regions
         calls = []
-        for region, (seq, flat) in snapshots.newest.items():
+        for region, (seq, flat, period) in snapshots.newest.items():
             ks = [keys.config(board), keys.global_mirror(board), keys.sequences(board)]
             ks += [keys.top_copy(board, region)]
             ks += [keys.top_copy(board, r) for r in regions if r != region]
-            calls.append(("sync", ks, [region, seq, self.events_cap, now, *flat]))
+            calls.append(("sync", ks, [region, seq, self.events_cap, now, period, *flat]))
         try:
             for reply in await self.runner.eval(calls):
                 if isinstance(reply, Exception):

@@ -15,7 +15,7 @@ from leaderboard.domain import RegionSlice, Standing
 from leaderboard.errors import KeptMoving
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Page, Presence, Records, Window
-from leaderboard.store.runner import Call, Client, Runner
+from leaderboard.store.runner import Client, Runner
 from leaderboard.store.shown import shown_from
 
 T = TypeVar("T")
@@ -90,12 +90,6 @@ async def one_instant(attempt: Callable[[], Awaitable[T | Moved]]) -> T:
 class Reads:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
-
-    def calls(
-        self, name: str, record: BoardRecord, regions: Sequence[str], args: list[Any]
-    ) -> list[Call]:
-        """One call per region of a read script taking (meta, zset, outs, ins)."""
-        return [(name, record.script_keys(r), [record.version, *args]) for r in regions]
 
     async def _moves(
         self, client: Client, record: BoardRecord, regions: Sequence[str]

@@ -1,12 +1,16 @@
-"""A board's configuration as the store keeps it, and the keys of its regions."""
+"""A board's configuration as the store keeps it, and the keys of its regions.
+
+A record names one period's keys (``period``): the store reads and writes the period its
+caller chose with ``at``, the current one for everything but reads of an archive."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order
+from leaderboard.periods import FIRST, Anchor, Schedule, decode_anchors
 from leaderboard.store import keys
 
 
@@ -19,6 +23,15 @@ class BoardRecord:
     buckets: int
 
     tags: tuple[str, ...] = ()  # per region, see keys.place; () for boards from before tags
+    anchors: tuple[Anchor, ...] = (FIRST,)  # see periods.py
+    period: int = 1
+
+    def at(self, period: int) -> BoardRecord:
+        return self if period == self.period else replace(self, period=period)
+
+    def current(self, now: int) -> int:
+        """The period ``now`` (unix ms) belongs to."""
+        return self.anchors[-1].period_at(now)
 
     @functools.cached_property
     def _tags(self) -> dict[str, str]:
@@ -28,16 +41,19 @@ class BoardRecord:
         return self._tags[region]
 
     def zset(self, region: str) -> str:
-        return keys.zset(self.config.board, self.tag(region))
+        return keys.zset(self.config.board, self.tag(region), self.period)
 
     def meta(self, region: str) -> str:
         return keys.meta(self.config.board, self.tag(region))
 
     def outs(self, region: str) -> str:
-        return keys.outs(self.config.board, self.tag(region))
+        return keys.outs(self.config.board, self.tag(region), self.period)
 
     def ins(self, region: str) -> str:
-        return keys.ins(self.config.board, self.tag(region))
+        return keys.ins(self.config.board, self.tag(region), self.period)
+
+    def archives(self, region: str) -> str:
+        return keys.archives(self.config.board, self.tag(region))
 
     def once(self, region: str, key: str) -> str:
         return keys.once(self.config.board, self.tag(region), key)
@@ -71,6 +87,9 @@ def record_from(board: str, raw: dict[str, str]) -> BoardRecord | None:
         mode=Mode(raw["mode"]),
         inactive_after_days=int(raw["inactive_after_days"]),
         top_events=int(raw["top_events"]),
+        reset_every=Schedule(raw.get("reset_every", Schedule.NEVER.value)),
+        keep_periods=int(raw.get("keep_periods", BoardConfig.keep_periods)),
     )
     tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
-    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags)
+    anchors = decode_anchors(raw.get("anchors"))
+    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags, anchors)

@@ -25,6 +25,7 @@ from leaderboard.domain import (
 )
 from leaderboard.errors import KeptMoving, RedisUnavailable, StaleBoard
 from leaderboard.store import keys
+from leaderboard.store.archives import Archives, Held
 from leaderboard.store.configs import Configs
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.lookups import lookup
@@ -65,6 +66,7 @@ class Store:
         self.configs = Configs(self.runner, self.mirror)
         self.reads = Reads(self.runner)
         self.writes = Writes(self.runner, self.locks, self.mirror, events_cap)
+        self.archives = Archives(self.runner, self.mirror)
 
     @classmethod
     def connect(
@@ -147,15 +149,32 @@ class Store:
         return await self.configs.load_all_boards()
 
     async def put_board(
-        self, config: BoardConfig, old: BoardRecord | None, buckets: int
+        self, config: BoardConfig, old: BoardRecord | None, buckets: int, now: int | None = None
     ) -> tuple[bool, int]:
-        return await self.configs.put_board(config, old, buckets)
+        return await self.configs.put_board(config, old, buckets, now or now_ms())
 
-    async def repair(self, record: BoardRecord) -> None:
-        await self.configs.repair(record)
+    async def repair(self, record: BoardRecord, now: int | None = None) -> None:
+        await self.configs.repair(record, now or now_ms())
 
-    async def delete_board(self, record: BoardRecord) -> None:
-        await self.configs.delete_board(record)
+    async def delete_board(self, record: BoardRecord, now: int | None = None) -> None:
+        await self.configs.delete_board(record, now or now_ms())
+
+    # Periods (configs.py, archives.py)
+
+    async def reset(self, record: BoardRecord, now: int) -> BoardRecord:
+        return await self.configs.reset(record, now)
+
+    @translated
+    async def periods_held(self, record: BoardRecord, now: int) -> Held:
+        return await self.archives.held(record, now)
+
+    @translated
+    async def holds_players(self, record: BoardRecord) -> bool:
+        return await self._read(lambda client: self.archives.holds_players(client, record))
+
+    @translated
+    async def drop_period(self, record: BoardRecord, period: int) -> None:
+        await self.archives.drop(record, period)
 
     async def finish_delete(self, board: str) -> bool:
         return await self.configs.finish_delete(board)
@@ -247,9 +266,8 @@ class Store:
         token, snapshots = secrets.token_hex(8), Snapshots()
         await self.locks.take(record, token, [player_id])
         try:
-            calls = self.reads.calls(
-                "delete_player", record, record.config.regions, [player_id, now, self.events_cap]
-            )
+            args = [record.version, player_id, now, self.events_cap]
+            calls = [("delete_player", [record.meta(r)], args) for r in record.config.regions]
             replies = await self.runner.raising(calls)
         finally:
             await self.locks.release(record, token, [player_id])
@@ -297,7 +315,13 @@ class Store:
 
     @translated
     async def cleanup_batch(
-        self, record: BoardRecord, region: str, cutoff: int, start: int, token: str
+        self,
+        record: BoardRecord,
+        region: str,
+        cutoff: int,
+        start: int,
+        token: str,
+        now: int | None = None,
     ) -> tuple[int, int, int] | None:
         """Removes one batch, in one round trip.
 
@@ -305,9 +329,9 @@ class Store:
         (and then nothing was removed).
         """
         lock = record.cleanup_lock(region)
-        ks = [record.meta(region), record.zset(region), lock]
+        ks = [record.meta(region), lock]
         args = [record.version, cutoff, start, CLEANUP_BUCKETS, CLEANUP_PLAYERS]
-        now = now_ms()
+        now = now or now_ms()
         args += [now, self.events_cap, token]
         reply = (await self.runner.eval([("cleanup", ks, args)]))[0]
         if isinstance(reply, ResponseError) and str(reply).startswith("UNLOCKED"):

@@ -120,20 +120,21 @@ class Window(NamedTuple):
 
 class Written(NamedTuple):
     """write.lua: the players it did not hold (then nothing was applied), (score, updated,
-    better) per update when asked, and its top-N snapshot."""
+    better) per update when asked, its top-N snapshot and the period it wrote (or would)."""
 
     absent: list[str]
     ranks: list[tuple[int, bool, int]]
     snapshot: list[Any]
+    period: int
 
     @classmethod
     def decode(cls, reply: list[Any], sign: int) -> Written:
-        absent, flat, snapshot = reply
+        absent, flat, snapshot, period = reply
         ranks = [
             (sign * int(flat[j]), bool(flat[j + 1]), int(flat[j + 2]))
             for j in range(0, len(flat), 3)
         ]
-        return cls(absent, ranks, snapshot)
+        return cls(absent, ranks, snapshot, int(period))
 
 
 class Claimed(NamedTuple):

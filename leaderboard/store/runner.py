@@ -27,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from leaderboard.errors import (
     BoardNotEmpty,
     LeaderboardError,
+    PeriodEnded,
     RedisUnavailable,
     RegionInUse,
     ScoreOutOfRange,
@@ -93,6 +94,8 @@ def script_error(exc: ResponseError) -> Exception:
         return RedisUnavailable(f"Redis refuses writes ({text}); retry later")
     if isinstance(exc, (ClusterError, TryAgainError)):  # redis-py drops CLUSTERDOWN etc.
         return RedisUnavailable(f"Redis Cluster cannot serve this now ({text}); retry")
+    if word == "PERIOD":
+        return PeriodEnded(f"a move met a later period ({text})", int(rest.split()[0]))
     if word in ("STALE", "RETRY", "NOBOARD"):  # NOBOARD: the board, or a region, is gone
         return StaleBoard(text)
     if "non local key" in text:  # a script met a bucket key whose slot is migrating

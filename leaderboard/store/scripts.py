@@ -23,6 +23,7 @@ NAMES = (
     "cleanup",
     "lock",
     "rate",
+    "periods",
 )
 
 

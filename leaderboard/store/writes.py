@@ -1,8 +1,9 @@
 """Score writes, where a player may move between regions that live in different slots.
 
-A write script touches one region only. It applies a chunk in one step when every
-player of the chunk is already in that region (the fast path, nearly every write).
-Otherwise nothing is applied and the chunk takes the locked path:
+A write script touches one region only, in its current period. It applies a chunk in one
+step when every player of the chunk is already in that region (the fast path, nearly every
+write). Otherwise nothing is applied and the chunk takes the locked path, all of it in the
+period the fast path met (a script that finds that period ended refuses it, PERIOD):
 
 1. lock the chunk's players (per-board locks, all or none, so no two movers meet);
 2. pull them out of every other region (pull.lua): each leaves its zset and leaves a
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from leaderboard.domain import Mode, Once, Shown, crossing, incr_overflow
-from leaderboard.errors import RedisUnavailable, ScoreOutOfRange
+from leaderboard.errors import PeriodEnded, RedisUnavailable, ScoreOutOfRange
 from leaderboard.store.locks import PlayerLocks
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.reads import scores_of
@@ -69,7 +70,7 @@ class Pass:
     results: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.results = [None] * len(self.chunks)
+        self.results = self.results or [None] * len(self.chunks)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Move:
     """One locked pass: its token, what each player carries, where players were pulled from."""
 
     token: str
+    period: int
     carried: dict[str, tuple[int | None, str]] = field(default_factory=dict)
     sources: dict[str, set[str]] = field(default_factory=dict)  # region -> players
     locked: set[str] = field(default_factory=set)  # players whose lock this pass holds
@@ -122,17 +124,33 @@ class Writes:
     async def _write(self, p: Pass) -> list[Any]:
         free = len(p.record.config.regions) == 1
         batch = secrets.token_hex(8)
-        calls = [self._call(p, i, free, batch, {}) for i in range(len(p.chunks))]
+        calls = [self._call(p, i, free, batch, None) for i in range(len(p.chunks))]
         if len(p.chunks) > 1:
             await asyncio.sleep(0)  # reads first: packing the calls takes as long again
-        absent = await self._apply(p, list(range(len(p.chunks))), calls)
-        if absent:
-            await self._locked(p, absent)
+        absent, periods = await self._apply(p, list(range(len(p.chunks))), calls)
+        period = max(periods, default=0)
+        for _ in range(LOCKED_ATTEMPTS):
+            if not absent:
+                break
+            await self._locked(p, absent, period)
+            # Regions disagree on the period only across a boundary, where a region another
+            # write entered first is ahead: the move runs again in its period.
+            ended = {i: p.results[i] for i in absent if isinstance(p.results[i], PeriodEnded)}
+            absent = {i: absent[i] for i in ended}
+            period = max((e.period for e in ended.values()), default=period)
+            for i in ended:
+                p.results[i] = None
+        for i in absent:
+            p.results[i] = RedisUnavailable("the period kept changing during the write; retry")
         return p.results
 
-    async def _apply(self, p: Pass, todo: list[int], calls: list[Call]) -> dict[int, list[str]]:
-        """Runs write calls for chunks ``todo``; answers the absent players of those held back."""
+    async def _apply(
+        self, p: Pass, todo: list[int], calls: list[Call]
+    ) -> tuple[dict[int, list[str]], set[int]]:
+        """Runs write calls for chunks ``todo``; answers the absent players of those held
+        back, and the periods they met."""
         absent: dict[int, list[str]] = {}
+        periods: set[int] = set()
         for i, reply in zip(todo, await self.runner.eval(calls), strict=True):
             if isinstance(reply, Exception):
                 p.results[i] = reply
@@ -140,24 +158,26 @@ class Writes:
             written = Written.decode(reply, p.record.config.sign)
             if written.absent:
                 absent[i] = written.absent
+                periods.add(written.period)
             else:
                 p.snapshots.add(p.chunks[i][0], written.snapshot)
                 p.results[i] = written.ranks if p.ranks else len(p.chunks[i][1])
-        return absent
+        return absent, periods
 
-    def _call(
-        self, p: Pass, i: int, free: bool, token: str, carried: dict[str, tuple[int | None, str]]
-    ) -> Call:
-        """write.lua's call for chunk ``i``, with the scores ``carried`` by locked players."""
+    def _call(self, p: Pass, i: int, free: bool, token: str, move: Move | None) -> Call:
+        """write.lua's call for chunk ``i``: the fast path, or a locked ``move``'s, with
+        the scores its players carried."""
         record, (region, items) = p.record, p.chunks[i]
-        ks = record.script_keys(region)
+        ks = [record.meta(region)]
+        carried = move.carried if move else {}
         mine = {pid for pid, _, _ in items if pid in carried}
         args: list[Any] = [record.version, p.now, int(p.ranks), self.events_cap, int(free)]
         if p.once is None:
-            args += [token, "", 0, len(mine)]
+            args += [token, "", 0]
         else:
             ks.append(record.once(region, p.once.key))
-            args += [token, p.once.mark(i), p.once.ttl_ms, len(mine)]
+            args += [token, p.once.mark(i), p.once.ttl_ms]
+        args += [move.period if move else "", len(mine)]
         for pid in mine:
             score, name = carried[pid]
             args += (pid, "" if score is None else score, name)
@@ -166,13 +186,14 @@ class Writes:
             args += (pid, sign * score, shown_arg(shown))
         return ("write", ks, args)
 
-    async def _locked(self, p: Pass, absent: dict[int, list[str]]) -> None:
+    async def _locked(self, p: Pass, absent: dict[int, list[str]], period: int) -> None:
         """Steps 1 to 4 of the module's docstring for the chunks that found players absent.
 
         Whatever fails once players are pulled becomes the result of the chunks concerned,
         and the players whose chunk did not land are put back.
         """
-        move = Move(secrets.token_hex(8))
+        move = Move(secrets.token_hex(8), period)
+        p = Pass(p.record.at(period), p.chunks, p.now, p.ranks, p.snapshots, p.once, p.results)
         handled = sorted(absent)
         board = p.record.config.board
         players = sorted({pid for i in handled for pid, _, _ in p.chunks[i][1]})
@@ -216,8 +237,8 @@ class Writes:
             if failure is not None:
                 raise failure
             todo = sorted(absent)
-            calls = [self._call(p, i, False, move.token, move.carried) for i in todo]
-            absent = await self._apply(p, todo, calls)
+            calls = [self._call(p, i, False, move.token, move) for i in todo]
+            absent, _ = await self._apply(p, todo, calls)
         for i in absent:
             p.results[i] = RedisUnavailable("players kept moving during the write; retry")
 
@@ -261,7 +282,8 @@ class Writes:
             for dst in sorted(set(targets.values()) - {region}):
                 pids = [pid for pid, r in targets.items() if r == dst]
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                args = [record.version, p.now, self.events_cap, move.token, dst, *pids]
+                args = [record.version, p.now, self.events_cap, move.token, dst, move.period]
+                args += pids
                 calls.append(("pull", ks, args))
                 regions.append(region)
         failure = None
@@ -331,7 +353,8 @@ class Writes:
                 regions.append(region)
             if failed:
                 ks = [record.meta(region), record.zset(region), record.outs(region)]
-                calls.append(("restore", ks, [p.now, self.events_cap, move.token, *failed]))
+                args = [p.now, self.events_cap, move.token, move.period, *failed]
+                calls.append(("restore", ks, args))
                 regions.append(region)
         settled: set[str] = set()
         replies = await self.runner.eval(calls)

@@ -29,6 +29,8 @@ CALLS = [
     ("PUT", "/v1/boards/{board}", "/v1/boards/new", {"regions": ["na"]}),
     ("GET", "/v1/boards/{board}", "/v1/boards/default", None),
     ("DELETE", "/v1/boards/{board}", "/v1/boards/absent", None),
+    ("POST", "/v1/boards/{board}/reset", "/v1/boards/absent/reset", None),
+    ("GET", "/v1/boards/{board}/periods", "/v1/boards/default/periods", None),
     ("POST", "/v1/boards/{board}/scores", "/v1/boards/default/scores", SCORE),
     (
         "POST",

@@ -17,6 +17,9 @@ async def test_the_default_board_exists_at_start(client) -> None:
         "mode": "best",
         "inactive_after_days": 30,
         "top_events": 100,
+        "reset_every": "never",
+        "keep_periods": 4,
+        "period": 1,
         "players": {"global": 0, "na": 0, "eu": 0, "apac": 0},
     }
 

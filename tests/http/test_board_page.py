@@ -152,6 +152,12 @@ def test_the_page_shows_the_board_live(browser: webdriver.Chrome, live: LiveServ
     assert window == [
         (str(e["rank"]), e.get("name", e["player_id"]), str(e["score"])) for e in around["entries"]
     ]
+
+    # A reset empties the table at once (its reset event); the new period fills it again.
+    assert live.call("POST", "/v1/boards/default/reset")[0] == 200
+    wait(browser, lambda: table(browser) == [] == expected(live, "apac"))
+    post(live, "first", "apac", 1)
+    wait(browser, lambda: table(browser) == expected(live, "apac") != [])
     no_console_errors(browser)
 
 

@@ -75,13 +75,17 @@ class Leaderboards(RuleBasedStateMachine):
             self.boards[board] = ModelBoard(regions, order, mode)
             return
         in_use = {r for r, _, _ in old.players.values()} - set(regions)
-        if in_use:
+        not_empty = old.players and (old.order, old.mode) != (order, mode)
+        if old.archives and old.order != order:  # archives keep the board's order
+            assert (status, answer["error"]["code"]) == (409, "board_not_empty")
+        elif in_use:
             assert (status, answer["error"]["code"]) == (409, "region_in_use")
-        elif old.players and (old.order, old.mode) != (order, mode):
+        elif not_empty:
             assert (status, answer["error"]["code"]) == (409, "board_not_empty")
         else:
             assert status == 200, answer
             old.regions, old.order, old.mode = regions, order, mode
+            old.drop_regions(regions)
         assert self.call("GET", f"/v1/boards/{board}")[1]["regions"] == old.regions
 
     def expect_missing_board(self, board: str, status: int, answer: object) -> bool:
@@ -144,6 +148,15 @@ class Leaderboards(RuleBasedStateMachine):
             assert (status, answer["error"]["code"]) == (404, "player_not_found")
 
     @rule(board=st.sampled_from(BOARDS))
+    def reset(self, board: str) -> None:
+        status, answer = self.call("POST", f"/v1/boards/{board}/reset")
+        if self.expect_missing_board(board, status, answer):
+            return
+        model = self.boards[board]
+        model.reset()
+        assert (status, answer["period"]) == (200, model.period)
+
+    @rule(board=st.sampled_from(BOARDS))
     def delete_board(self, board: str) -> None:
         status, answer = self.call("DELETE", f"/v1/boards/{board}")
         if self.expect_missing_board(board, status, answer):
@@ -157,29 +170,51 @@ class Leaderboards(RuleBasedStateMachine):
         assert status == 200
         assert listed == {"boards": [self.boards[b].config(b) for b in sorted(self.boards)]}
         for board, model in self.boards.items():
-            self.check_board(board, model)
+            status, got = self.call("GET", f"/v1/boards/{board}")
+            counts = {"global": len(model.players)}
+            counts |= {r: len(model.members(r)) for r in model.regions}
+            assert (status, got) == (200, model.config(board) | {"players": counts})
+            self.check_board(board, model, "")
+            self.check_periods(board, model)
 
-    def check_board(self, board: str, model: ModelBoard) -> None:
-        status, got = self.call("GET", f"/v1/boards/{board}")
-        counts = {"global": len(model.players)}
-        counts |= {r: len(model.members(r)) for r in model.regions}
-        assert (status, got) == (200, model.config(board) | {"players": counts})
+    def check_periods(self, board: str, model: ModelBoard) -> None:
+        """Every archive answers as it stood (every view once, then its global list at
+        each step: archives are read-only); the listing shows the newest kept ones."""
+        status, got = self.call("GET", f"/v1/boards/{board}/periods")
+        assert status == 200
+        assert got["current"]["period"] == model.period
+        newest = sorted(model.archives, reverse=True)[:4]
+        listed = [(p["period"], p["players"]["global"]) for p in got["archived"]]
+        assert listed == [(p, len(model.archives[p].players)) for p in newest]
+        for period, archive in model.archives.items():
+            if not archive.seen:
+                self.check_board(board, archive, f"period={period}")
+                archive.seen = True
+                continue
+            status, page = self.call("GET", f"/v1/boards/{board}/top?limit=1000&period={period}")
+            assert (status, page["entries"]) == (200, archive.listing("global"))
+        for missing in {0, model.period + 1, *range(1, model.period)} - set(model.archives):
+            status, got = self.call("GET", f"/v1/boards/{board}/top?period={missing}")
+            assert (status, got["error"]["code"]) == (404, "period_not_found")
+
+    def check_board(self, board: str, model: ModelBoard, period: str) -> None:
         for scope in ["global", *model.regions]:
             whole = model.listing(scope)
-            status, page = self.call("GET", f"/v1/boards/{board}/top?scope={scope}&limit=1000")
+            path = f"/v1/boards/{board}/top?scope={scope}&limit=1000&{period}"
+            status, page = self.call("GET", path)
             assert status == 200
             assert page == {"board": board, "scope": scope, "total": len(whole), "entries": whole}
             ids = self.rng.sample(PLAYERS, self.rng.randint(1, len(PLAYERS)))
-            path = f"/v1/boards/{board}/players?ids={','.join(ids)}&scope={scope}"
+            path = f"/v1/boards/{board}/players?ids={','.join(ids)}&scope={scope}&{period}"
             entries, missing = model.lookup(ids, scope)
             expected = {"board": board, "scope": scope, "entries": entries, "missing": missing}
             assert self.call("GET", path) == (200, expected)
             offset, limit = self.rng.randint(0, len(whole) + 1), self.rng.randint(1, 4)
-            path = f"/v1/boards/{board}/top?scope={scope}&offset={offset}&limit={limit}"
+            path = f"/v1/boards/{board}/top?scope={scope}&offset={offset}&limit={limit}&{period}"
             status, page = self.call("GET", path)
             assert page["entries"] == whole[offset : offset + limit], (offset, limit)
         for pid in PLAYERS:
-            status, got = self.call("GET", f"/v1/boards/{board}/players/{pid}")
+            status, got = self.call("GET", f"/v1/boards/{board}/players/{pid}?{period}")
             if pid not in model.players:
                 assert (status, got["error"]["code"]) == (404, "player_not_found")
                 continue
@@ -194,13 +229,15 @@ class Leaderboards(RuleBasedStateMachine):
             for scope in ("global", region):
                 radius = self.rng.choice([0, 1, 2, 3, 10])
                 path = f"/v1/boards/{board}/players/{pid}/around?scope={scope}&radius={radius}"
+                path += f"&{period}"
                 status, got = self.call("GET", path)
                 assert status == 200
                 assert got["entries"] == model.around(pid, scope, radius), (scope, radius)
             elsewhere = [r for r in model.regions if r != region]
             if elsewhere:
                 status, got = self.call(
-                    "GET", f"/v1/boards/{board}/players/{pid}/around?scope={elsewhere[0]}"
+                    "GET",
+                    f"/v1/boards/{board}/players/{pid}/around?scope={elsewhere[0]}&{period}",
                 )
                 assert (status, got["error"]["code"]) == (404, "player_not_found")
 

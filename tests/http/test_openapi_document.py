@@ -40,14 +40,12 @@ ROUTES = {
     ("GET", "/v1/boards/{board}/events"),
     ("GET", "/v1/boards/{board}/events/stream"),
     ("POST", "/v1/admin/cleanup"),
+    ("POST", "/v1/boards/{board}/reset"),
+    ("GET", "/v1/boards/{board}/periods"),
 }
 
-# Routes the v1.2 contract adds that later issues build (periods #19, lookups #20, the
-# board page #21): neither served nor documented yet. Each leaves this set when built.
-NOT_YET_BUILT = {
-    ("GET", "/v1/boards/{board}/periods"),
-    ("POST", "/v1/boards/{board}/reset"),
-}
+# Routes of the contract neither served nor documented yet: each leaves this set when built.
+NOT_YET_BUILT: set[tuple[str, str]] = set()
 
 TABLE_ROW = re.compile(r"^\|\s*`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)`\s*\|", re.MULTILINE)
 MENTION = re.compile(r"`(GET|PUT|POST|DELETE|PATCH) (/[^`\s]*)`")
@@ -79,6 +77,7 @@ ERROR_CODES = {
     "unknown_region": "400",
     "board_not_found": "404",
     "player_not_found": "404",
+    "period_not_found": "404",
     "not_found": "404",
     "method_not_allowed": "405",
     "region_in_use": "409",

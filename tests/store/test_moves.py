@@ -135,7 +135,7 @@ async def test_a_move_cut_short_after_the_pull_loses_nobody(store: Store) -> Non
     await store.write(record, [("na", [("a", 50, Shown("Ann")), ("b", 40, None)])], 1, False)
     # A process pulls "a" towards eu, then dies: no write, no settle, lock left to expire.
     ks = [record.meta("na"), record.zset("na"), record.outs("na")]
-    await store.runner.eval([("pull", ks, [record.version, 1, 100, "dead", "eu", "a"])])
+    await store.runner.eval([("pull", ks, [record.version, 1, 100, "dead", "eu", 1, "a"])])
     total, rows = await global_view(store, record)
     assert (total, rows) == (2, [("a", 50, "eu"), ("b", 40, "na")])
     standing = await store.standing(record, "a")
@@ -192,10 +192,10 @@ async def test_a_refused_write_puts_pulled_players_back(store: Store) -> None:
 async def crash_move(store: Store, record, pid: str, dst: str, score: int) -> None:
     """A mover that locks, pulls and writes, then dies before settling (its lock expires:
     released here rather than waited for)."""
-    writes, move = store.writes, Move("dead-mover-0001")
+    writes, move = store.writes, Move("dead-mover-0001", 1)
     step = Pass(record, [(dst, [(pid, score, None)])], 1000, False, Snapshots())
     assert await writes._take(step, move, {pid: dst}) is None
-    call = writes._call(step, 0, False, move.token, move.carried)
+    call = writes._call(step, 0, False, move.token, move)
     await writes._apply(step, [0], [call])
     assert step.results == [1]
     await store.locks.release(record, move.token, [pid])
@@ -209,11 +209,11 @@ async def test_two_batches_holding_one_region_keep_each_players_order(store: Sto
     x = [("na", [("new1", 5, None), ("p", 10, None)]), ("na", [("p", 20, None)])]
     y = [("na", [("new2", 5, None)])]
     px, py = Pass(record, x, 1, False, Snapshots()), Pass(record, y, 1, False, Snapshots())
-    first = await store.runner.eval([writes._call(px, 0, False, "batch-x", {})])
-    await store.runner.eval([writes._call(py, 0, False, "batch-y", {})])
-    held = await store.runner.eval([writes._call(px, 1, False, "batch-x", {})])
+    first = await store.runner.eval([writes._call(px, 0, False, "batch-x", None)])
+    await store.runner.eval([writes._call(py, 0, False, "batch-y", None)])
+    held = await store.runner.eval([writes._call(px, 1, False, "batch-x", None)])
     assert held[0][0] == ["*"]
-    await writes._locked(px, {0: first[0][0], 1: ["*"]})
+    await writes._locked(px, {0: first[0][0], 1: ["*"]}, 1)
     assert px.results == [2, 1]
     assert await store.scores_of(record, ["p"]) == {"p": 20}
 
@@ -233,7 +233,7 @@ async def test_a_player_with_an_arrived_and_a_pending_record_counts_once(store: 
     await store.write(record, [("apac", [("r", 100, None)])], 1, False)
     await crash_move(store, record, "r", "eu", 1)
     ks = [record.meta("eu"), record.zset("eu"), record.outs("eu")]
-    await store.runner.eval([("pull", ks, [record.version, 1, 100, "second-mover", "na", "r"])])
+    await store.runner.eval([("pull", ks, [record.version, 1, 100, "second-mover", "na", 1, "r"])])
     assert await global_view(store, record) == (1, [("r", 101, "na")])
 
 
@@ -253,7 +253,7 @@ async def test_chunks_refused_for_a_half_applied_config_change_are_the_only_ones
     await store.write(record, [("na", [("p", 1, None)]), ("eu", [("q", 1, None)])], 1, False)
     service = Service.build(store, settings)
     await service.boards.record("m")
-    newer = [record.version + 1, "incr", 64, 10, 1, 1]
+    newer = [record.version + 1, "incr", 64, 10, 1, 1, 1, 0, "never", 1, 100]
     for region in REGIONS:
         if region != lagging:
             await store.runner.eval(

@@ -72,5 +72,5 @@ def test_replies_are_decoded_by_name_and_scores_made_public() -> None:
         ["p", "rec"],
     )
     assert Presence.decode("eu", [None, None, 0, 0, [], [], 0]).score is None
-    written = Written.decode([[], ["-10", 1, 0, "-4", 0, 2], []], -1)
+    written = Written.decode([[], ["-10", 1, 0, "-4", 0, 2], [], 1], -1)
     assert written.ranks == [(10, True, 0), (4, False, 2)]

@@ -85,6 +85,24 @@ async def test_reads_come_from_the_replica_and_writes_go_to_redis(
     assert await store.scores_of(record, ["a"]) == {"a": 10}  # Redis itself never changed
 
 
+async def test_archived_periods_are_read_from_the_replica_too(
+    store: Store, primary: RedisProcess, replica: RedisProcess
+) -> None:
+    record = await board(store)
+    now = int(time.time() * 1000)
+    fresh = await store.reset(record, now)
+    await store.write(fresh, [("eu", [("a", 99, None)])], now, False)  # period 2's alone
+    wait_replicated(primary.url, replica.url)
+    archive = fresh.at(1)
+    assert await store.holds_players(archive)
+    assert await views(store, archive) == (["c", "b", "a"], 10, ["c", "b", "a"])
+    with redis.Redis(port=replica.port) as r:  # the replica alone now says a leads
+        r.config_set("replica-read-only", "no")
+        r.zadd(archive.zset("na"), {"a": -100})
+    assert await views(store, archive) == (["a", "c", "b"], 100, ["a", "c", "b"])
+    assert (await store.standing(fresh.at(2), "a")).score == 99
+
+
 def cut_off(replica: RedisProcess, record: BoardRecord, primary: RedisProcess) -> None:
     with redis.Redis(port=replica.port) as r:  # then it refuses reads with MASTERDOWN
         r.replicaof("127.0.0.1", free_port())

@@ -107,7 +107,8 @@ async function learn(ids) { // names, regions and metadata of players events cha
 }
 
 function apply(event) { // the player may have changed region or name too: asked again
-  if (event.type === "left") state.scores.delete(event.player_id);
+  if (event.type === "reset") state.scores.clear(); // a new period starts empty
+  else if (event.type === "left") state.scores.delete(event.player_id);
   else state.scores.set(event.player_id, event.score);
   state.fresh.delete(event.player_id);
   redraw();

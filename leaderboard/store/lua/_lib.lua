@@ -34,9 +34,11 @@ local function bytes_lt(a, b)
 end
 
 -- The board's meta hash (one per region, same content): fails the call before any
--- write when the board is gone or the caller's view of it is out of date.
+-- write when the board is gone or the caller's view of it is out of date. p0, t0, every:
+-- the period anchor (see period_at); cur: the newest period the region entered.
 local function check_meta(meta_key, version)
-  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign', 'mv')
+  local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign', 'mv',
+    'p0', 't0', 'every', 'cur')
   if not m[1] then
     return redis.error_reply('NOBOARD board is gone')
   end
@@ -44,7 +46,48 @@ local function check_meta(meta_key, version)
     return redis.error_reply('STALE board configuration changed')
   end
   return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5]),
-    mv = tonumber(m[6] or '0')}
+    mv = tonumber(m[6] or '0'), p0 = tonumber(m[7] or '1'), t0 = tonumber(m[8] or '0'),
+    every = m[9] or 'never', cur = tonumber(m[10] or '1')}
+end
+
+-- Periods: the same numbers as leaderboard/periods.py. Boundaries passed between the
+-- epoch and t (unix ms, UTC) under a schedule; weeks start on Mondays.
+local function boundary_index(t, every)
+  if every == 'hourly' then return math.floor(t / 3600000) end
+  local day = math.floor(t / 86400000)
+  if every == 'daily' then return day end
+  if every == 'weekly' then return math.floor((day + 3) / 7) end
+  if every ~= 'monthly' then return 0 end
+  local z = day + 719468  -- days to a civil date (proleptic Gregorian)
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local month = mp < 10 and mp + 3 or mp - 9
+  local year = yoe + era * 400 + (month <= 2 and 1 or 0)
+  return year * 12 + month - 1
+end
+
+-- The region's period at now (unix ms; Redis's own clock when it is later, so that a
+-- writer whose clock lags cannot write into an ended period): the anchor's, plus the
+-- boundaries passed since, never before the newest one the region entered.
+local function period_at(meta, now)
+  local t = redis.call('TIME')
+  now = math.max(now, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local p = meta.p0
+  if now > meta.t0 then
+    p = p + boundary_index(now, meta.every) - boundary_index(meta.t0, meta.every)
+  end
+  return math.max(p, meta.cur)
+end
+
+-- Keys of a period start with the region's base, then "p<N>:" from period 2 on.
+local function period_base(meta_key, p)
+  local base = string.sub(meta_key, 1, -2)
+  if p == 1 then return base end
+  return base .. 'p' .. p .. ':'
 end
 
 -- Counts every change to a region's move records or to a moving player's presence in it
@@ -120,7 +163,8 @@ end
 -- n (top_events, 0: none), sign, cap (stream length), now (ms), and the entry at place N
 -- of each scope, cached for the call (edges).
 local function events(n, sign, cap, now)
-  return {n = tonumber(n), sign = tonumber(sign), cap = cap, now = now, edges = {}, written = 0}
+  return {n = tonumber(n), sign = tonumber(sign), cap = cap, now = now, edges = {}, written = 0,
+    period = 1}
 end
 
 local function scope_names(zkey)
@@ -130,13 +174,40 @@ local function scope_names(zkey)
   return inner, 'global'
 end
 
+-- A scope's stream: one for all its periods, so not under a period's base.
+local function stream_of(key)
+  return string.match(key, '^(.-}:)') .. 'ev'
+end
+
 local function emit(ev, zkey, kind, pid, rank, previous, score)
   local board, scope = scope_names(zkey)
-  redis.call('XADD', base_of(zkey) .. 'ev', 'MAXLEN', '~', ev.cap, '*',
+  redis.call('XADD', stream_of(zkey), 'MAXLEN', '~', ev.cap, '*',
     'type', kind, 'board', board, 'scope', scope, 'player_id', pid,
     'rank', rank or '', 'previous_rank', previous or '', 'score', fmt(ev.sign * score),
-    'ts', ev.now)
+    'ts', ev.now, 'period', ev.period)
   ev.written = ev.written + 1
+end
+
+local function emit_reset(ev, key)
+  local board, scope = scope_names(key)
+  redis.call('XADD', stream_of(key), 'MAXLEN', '~', ev.cap, '*',
+    'type', 'reset', 'board', board, 'scope', scope, 'period', ev.period, 'ts', ev.now)
+  ev.written = ev.written + 1
+end
+
+-- Makes period p the region's current one when it is newer than the one it entered: that
+-- one joins the region's archives (base..'periods') when it holds players, and the
+-- region's stream gets a reset event. Answers whether it did.
+local function enter_period(meta_key, meta, p, ev)
+  if p <= meta.cur then return false end
+  local old = period_base(meta_key, meta.cur)
+  if redis.call('ZCARD', old .. 'z') > 0 or redis.call('HLEN', old .. 'out') > 0 then
+    redis.call('ZADD', string.sub(meta_key, 1, -2) .. 'periods', meta.cur, meta.cur)
+  end
+  redis.call('HSET', meta_key, 'cur', p)
+  meta.cur = p
+  if ev.n > 0 then emit_reset(ev, meta_key) end
+  return true
 end
 
 local function rank_of(zkey, score)
@@ -207,12 +278,12 @@ local function set_score(ev, zkey, pid, new, old)
 end
 
 -- What a region script answers after changing its region's top N: a sequence number
--- (so that sync.lua drops snapshots older than one it applied), the top N itself, and
--- the number of events the script wrote (for the metrics).
+-- (so that sync.lua drops snapshots older than one it applied), the top N itself, the
+-- number of events the script wrote (for the metrics) and the period.
 local function top_snapshot(ev, meta_key, zkey, touched)
   if not touched or ev.n == 0 then return {} end
   local seq = redis.call('HINCRBY', meta_key, 'seq', 1)
-  return {seq, redis.call('ZRANGE', zkey, 0, ev.n - 1, 'WITHSCORES'), ev.written}
+  return {seq, redis.call('ZRANGE', zkey, 0, ev.n - 1, 'WITHSCORES'), ev.written, ev.period}
 end
 
 -- A record of a player on its way out of a region (see pull.lua): token, destination,

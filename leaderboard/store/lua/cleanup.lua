@@ -1,6 +1,6 @@
 -- Removes one region's inactive players, a bounded batch of activity buckets at a time.
--- KEYS[1] the region's meta hash, KEYS[2] the region's zset, KEYS[3] the region's cleanup
--- lock, which must hold ARGV[8] (else error UNLOCKED)
+-- KEYS[1] the region's meta hash, KEYS[2] the region's cleanup lock, which must hold
+-- ARGV[8] (else error UNLOCKED); players go from the region's current period
 -- ARGV[1] expected board version, ARGV[2] cutoff (unix s: older activity is removed),
 -- ARGV[3] first bucket, ARGV[4] most buckets to read, ARGV[5] most players to examine,
 -- ARGV[6] now (unix ms), ARGV[7] event stream cap
@@ -13,12 +13,13 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-if redis.call('GET', KEYS[3]) ~= ARGV[8] then
+if redis.call('GET', KEYS[2]) ~= ARGV[8] then
   return redis.error_reply('UNLOCKED the cleanup lock was lost')
 end
 local ev = events(meta.top, meta.sign, ARGV[7], ARGV[6])
-local z, touched = KEYS[2], false
-local base, cutoff = base_of(z), tonumber(ARGV[2])
+ev.period = period_at(meta, tonumber(ARGV[6]))
+local base, touched = period_base(KEYS[1], ev.period), false
+local z, cutoff = base .. 'z', tonumber(ARGV[2])
 local most = tonumber(ARGV[5])
 local examined, removed = 0, 0
 

@@ -1,9 +1,10 @@
 -- First step of a region move: takes players out of this region for a write elsewhere.
 -- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its records of players on
--- their way out
+-- their way out (both of period ARGV[6])
 -- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] event stream cap,
 -- ARGV[4] the move token (the caller holds these players' locks), ARGV[5] destination
--- region, then player ids.
+-- region, ARGV[6] the period of the move (it must not have ended here, else PERIOD and
+-- the region's period), then player ids.
 -- Each player found here leaves the zset (with its activity and name) and leaves a record
 -- (token, destination, score, name) that global reads count in its place until the
 -- destination holds it with the same token: never lost, never counted twice. A record
@@ -14,11 +15,14 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
+local period = period_at(meta, tonumber(ARGV[2]))
+if period > tonumber(ARGV[6]) then return redis.error_reply('PERIOD ' .. period) end
 local ev = events(meta.top, meta.sign, ARGV[3], ARGV[2])
+ev.period = tonumber(ARGV[6])
 local z, outs, token, dst = KEYS[2], KEYS[3], ARGV[4], ARGV[5]
 local base = base_of(z)
 local found, touched = {}, false
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local pid = ARGV[i]
   local score, name, origin = redis.call('ZSCORE', z, pid), nil, ''
   if score then

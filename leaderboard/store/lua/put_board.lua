@@ -6,8 +6,9 @@
 -- ARGV[1] the old regions as read by the caller ("" for a new board), ARGV[2] the new
 -- regions (comma-separated), ARGV[3] order, ARGV[4] mode, ARGV[5] inactive_after_days,
 -- ARGV[6] top_events, ARGV[7] activity buckets for a new board, ARGV[8] the regions' tags
--- (keys.place), then per region of the old and new configs together: its name and its
--- player count, read by the caller.
+-- (keys.place), ARGV[9] reset_every, ARGV[10] keep_periods, ARGV[11] the period anchors
+-- (periods.py), then per region of the old and new configs together: its name and its
+-- player count in the current period, read by the caller.
 -- Answers {created (0/1), version, buckets, rebuild (1 when the mirror was emptied and
 -- must be rebuilt from the regions)}; errors: RETRY (config changed since it was read),
 -- REGION_IN_USE <region>, NOT_EMPTY (order or mode change on a board with players).
@@ -23,7 +24,7 @@ local new_regions = {}
 for r in string.gmatch(ARGV[2], '[^,]+') do new_regions[r] = true end
 
 local players = 0
-for i = 9, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   local region, n = ARGV[i], tonumber(ARGV[i + 1])
   players = players + n
   if not new_regions[region] and n > 0 then
@@ -43,11 +44,12 @@ if current[5] and version <= tonumber(current[5]) then version = tonumber(curren
 version = fmt(version)
 redis.call('HSET', cfg, 'regions', ARGV[2], 'order', ARGV[3], 'mode', ARGV[4],
   'inactive_after_days', ARGV[5], 'top_events', ARGV[6], 'buckets', buckets,
-  'version', version, 'tags', ARGV[8])
+  'version', version, 'tags', ARGV[8], 'reset_every', ARGV[9], 'keep_periods', ARGV[10],
+  'anchors', ARGV[11])
 local rebuild = current[6] and current[6] ~= ARGV[6]
-for i = 9, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   if rebuild or not new_regions[ARGV[i]] then
-    redis.call('DEL', KEYS[5 + (i - 9) / 2])
+    redis.call('DEL', KEYS[5 + (i - 12) / 2])
     redis.call('HDEL', KEYS[4], ARGV[i])
   end
 end

@@ -1,14 +1,18 @@
 -- Undoes pull.lua for players whose write elsewhere was refused: puts them back here.
--- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its out records
--- ARGV[1] now (unix ms), ARGV[2] event stream cap, ARGV[3] the move token, then player ids.
+-- KEYS[1] the region's meta hash, KEYS[2] its zset, KEYS[3] its out records (of the
+-- move's period, ARGV[4]: players go back where they were, even to a period that ended
+-- meanwhile, whose standings they belonged to)
+-- ARGV[1] now (unix ms), ARGV[2] event stream cap, ARGV[3] the move token, ARGV[4] the
+-- period, then player ids.
 -- Answers {snapshot}.
 local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign')
 if not m[1] then return {{}} end
 local ev = events(m[2], m[3], ARGV[2], ARGV[1])
+ev.period = tonumber(ARGV[4])
 local z, outs, token = KEYS[2], KEYS[3], ARGV[3]
 local base, now = base_of(z), math.floor(tonumber(ARGV[1]) / 1000)
 local touched = false
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local pid = ARGV[i]
   local record = redis.call('HGET', outs, pid)
   if record then

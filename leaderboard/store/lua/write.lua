@@ -1,54 +1,63 @@
 -- Applies a chunk of score updates to one region, atomically, with its top-N events.
--- KEYS[1] the region's meta hash (version, mode, buckets, top, sign, seq)
--- KEYS[2] the region's zset (internal scores: lower is better)
--- KEYS[3] the region's records of players on their way out (pull.lua)
--- KEYS[4] the region's records of players that came in from another region
--- KEYS[5] (idempotent requests only) the request's record of its chunks applied here
+-- KEYS[1] the region's meta hash (version, mode, buckets, top, sign, seq, period anchor)
+-- KEYS[2] (idempotent requests only) the request's record of its chunks applied here
 -- ARGV[1] expected board version, ARGV[2] now (unix ms), ARGV[3] "1" to answer ranks,
 -- ARGV[4] event stream cap, ARGV[5] "1" when a player absent from this region may be
 -- added without a lock (the board has no other region), ARGV[6] the batch token (fast
--- path) or the move token (locked path), ARGV[7] the chunk's mark in KEYS[5] ("" when
--- the request is not idempotent), ARGV[8] how long KEYS[5] lives (ms), ARGV[9]
+-- path) or the move token (locked path), ARGV[7] the chunk's mark in KEYS[2] ("" when
+-- the request is not idempotent), ARGV[8] how long KEYS[2] lives (ms), ARGV[9] the
+-- period the locked path pulled its players in ("" on the fast path), ARGV[10]
 -- the count C of locked players, then C triples (player id, carried internal score or "",
 -- carried name), then triples: player id, internal score, what is shown (name and
 -- metadata in the form of store/shown.py; "" keeps what is stored).
+-- The chunk goes to the region's current period (period_at): its zset, activity, names
+-- and move records are the keys under that period's base; the first write of a period
+-- enters it (enter_period). The locked path's period must not have ended (else PERIOD).
 -- A chunk already marked was applied by an earlier attempt of its request: it answers
 -- what it answered then and applies nothing (the mark is written with the chunk, in the
 -- same slot, so a failover keeps both or neither).
 -- A player absent from this region may live in another one (other slots, out of reach),
 -- so it is only added under the caller's lock, with the score it carried from there.
--- Answers {absent, ranks, snapshot}: when absent (players neither here nor locked) is not
--- empty nothing was applied; ranks holds {score, updated, better} per update when asked.
+-- Answers {absent, ranks, snapshot, period}: when absent (players neither here nor
+-- locked) is not empty nothing was applied; ranks holds {score, updated, better} per
+-- update when asked.
 -- Once a chunk of a batch finds players absent, the region holds the batch's later chunks
 -- back too (absent = {'*'}; the batch's token joins the set base..'hold' for 10 s), so that
 -- the locked path applies them in their order.
--- Errors before any write: NOBOARD, STALE, RANGE <index> (an incr leaves the exact range).
+-- Errors before any write: NOBOARD, STALE, PERIOD <the region's period>, RANGE <index>
+-- (an incr leaves the exact range).
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
 local mode, buckets = meta.mode, meta.buckets
-local z, outs, ins, want = KEYS[2], KEYS[3], KEYS[4], ARGV[3] == '1'
+local period = period_at(meta, tonumber(ARGV[2]))
+if ARGV[9] ~= '' then
+  if period > tonumber(ARGV[9]) then return redis.error_reply('PERIOD ' .. period) end
+  period = tonumber(ARGV[9])  -- a region that lags the move's follows it
+end
+local base = period_base(KEYS[1], period)
+local z, outs, ins, want = base .. 'z', base .. 'out', base .. 'in', ARGV[3] == '1'
 local now = math.floor(tonumber(ARGV[2]) / 1000)
 local free, token = ARGV[5] == '1', ARGV[6]
-local base = base_of(z)
 local LIMIT = 9007199254740991
 local ev = events(meta.top, meta.sign, ARGV[4], ARGV[2])
+ev.period = period
 
-local mark, once = ARGV[7], KEYS[5]
+local mark, once = ARGV[7], KEYS[2]
 if mark ~= '' then
   local done = redis.call('HGET', once, mark)
   if done then
-    return {{}, want and cjson.decode(done) or {}, top_snapshot(ev, KEYS[1], z, true)}
+    return {{}, want and cjson.decode(done) or {}, top_snapshot(ev, KEYS[1], z, true), period}
   end
 end
 
-local hold = base .. 'hold'
-if ARGV[9] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
-  return {{'*'}, {}, {}}
+local hold = period_base(KEYS[1], 1) .. 'hold'
+if ARGV[10] == '0' and token ~= '' and redis.call('SISMEMBER', hold, token) == 1 then
+  return {{'*'}, {}, {}, period}
 end
 
-local locked, first = {}, 10 + 3 * tonumber(ARGV[9])
-for i = 10, first - 1, 3 do
+local locked, first = {}, 11 + 3 * tonumber(ARGV[10])
+for i = 11, first - 1, 3 do
   locked[ARGV[i]] = {score = tonumber(ARGV[i + 1]), name = ARGV[i + 2]}
 end
 
@@ -100,8 +109,9 @@ end
 if #absent > 0 then
   redis.call('SADD', hold, token)
   redis.call('PEXPIRE', hold, 10000)
-  return {absent, {}, {}}
+  return {absent, {}, {}, period}
 end
+local entered = enter_period(KEYS[1], meta, period, ev)
 
 local out, any_name, any_meta, touched = {}, false, false, false
 local described = redis.call('EXISTS', base .. 'described') == 1
@@ -146,4 +156,4 @@ if mark ~= '' then
   redis.call('HSET', once, mark, want and cjson.encode(out) or '')
   redis.call('PEXPIRE', once, ARGV[8])
 end
-return {{}, out, top_snapshot(ev, KEYS[1], z, touched)}
+return {{}, out, top_snapshot(ev, KEYS[1], z, touched or entered), period}
