@@ -36,9 +36,9 @@ class PlayerNotFound(LeaderboardError):
 
 
 class RegionInUse(LeaderboardError):
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, where: str = "") -> None:
         super().__init__(
-            f"region {region!r} still holds players; delete them before removing the region"
+            f"region {region!r} still holds players{where}; delete them before removing the region"
         )
         self.region = region
 

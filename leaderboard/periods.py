@@ -80,8 +80,9 @@ class Anchor(NamedTuple):
         return self.period + passed
 
     def start_of(self, period: int) -> int:
-        """When ``period`` (at or after this anchor's) began under this anchor."""
-        if period == self.period:
+        """When ``period`` (at or after this anchor's) began under this anchor (a later one
+        under ``never`` is one a clock running ahead entered: its anchor's start)."""
+        if period == self.period or self.every is Schedule.NEVER:
             return self.start
         index = boundary_index(self.origin, self.every) + period - self.period
         return boundary_start(index, self.every)
@@ -116,14 +117,14 @@ def ends_at(anchors: Sequence[Anchor], period: int) -> int | None:
     return anchor.start_of(period + 1)
 
 
-def rebased(anchors: Sequence[Anchor], now: int, every: Schedule) -> tuple[Anchor, ...]:
-    """The anchors after ``reset_every`` became ``every`` at ``now``: the current period
-    keeps its start and ends at the new schedule's next boundary."""
-    current = anchors[-1]
-    if current.every is every:
+def rebased(
+    anchors: Sequence[Anchor], now: int, every: Schedule, period: int
+) -> tuple[Anchor, ...]:
+    """The anchors after ``reset_every`` became ``every`` at ``now``, in ``period``: the
+    current period keeps its start and ends at the new schedule's next boundary."""
+    if anchors[-1].every is every:
         return tuple(anchors)
-    period = current.period_at(now)
-    return (*anchors, Anchor(period, current.start_of(period), every, now))
+    return (*anchors, Anchor(period, started_at(anchors, period), every, now))
 
 
 def reset(anchors: Sequence[Anchor], now: int, period: int) -> tuple[Anchor, ...]:

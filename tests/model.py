@@ -27,15 +27,6 @@ class ModelBoard:
         self.period += 1
         self.players = {}
 
-    def drop_regions(self, regions: list[str]) -> None:
-        """A region removed from the board leaves its archives too."""
-        for period, archive in list(self.archives.items()):
-            archive.regions = regions
-            archive.players = {p: v for p, v in archive.players.items() if v[0] in regions}
-            archive.seen = False
-            if not archive.players:
-                del self.archives[period]
-
     def key(self, pid: str) -> tuple[int, str]:
         score = self.players[pid][1]
         return (-score if self.order == "desc" else score, pid)

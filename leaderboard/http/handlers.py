@@ -37,7 +37,9 @@ async def list_boards(request: web.Request) -> web.Response:
 
 
 async def reset_board(request: web.Request) -> web.Response:
-    return json_response(await _service(request).periods.reset(parse.board_id(request)))
+    board = parse.board_id(request)
+    periods = _service(request).periods
+    return await _once(request, board, lambda once: periods.reset(board, once))
 
 
 async def periods(request: web.Request) -> web.Response:

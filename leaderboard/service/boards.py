@@ -21,6 +21,7 @@ from leaderboard.errors import (
     PeriodEnded,
     PeriodNotFound,
     RedisUnavailable,
+    RegionInUse,
     StaleBoard,
     UnknownRegion,
 )
@@ -108,8 +109,8 @@ class Boards:
         for _ in range(RETRIES):
             old = await self.store.load_board(config.board)
             now = self.clock()
-            if old is not None and old.config.order is not config.order:
-                await self._no_archives(old, now)
+            if old is not None:
+                await self._archives_allow(old, config, now)
             try:
                 created, _ = await self.store.put_board(
                     config, old, self.settings.activity_buckets, now
@@ -120,10 +121,18 @@ class Boards:
             return created, config.public() | {"period": old.current(now) if old else 1}
         raise RedisUnavailable(f"board {config.board!r} is being changed by others; retry")
 
-    async def _no_archives(self, record: BoardRecord, now: int) -> None:
-        """Archives keep their scores in the board's order: it changes only without them."""
-        held = await self.store.periods_held(record, now)
-        if any(n for period, counts in held.players.items() for n in counts.values()):
+    async def _archives_allow(self, old: BoardRecord, config: BoardConfig, now: int) -> None:
+        """Archives answer as they ended: while they hold players, their regions stay on
+        the board and so does its order (which their stored scores follow)."""
+        removed = set(old.config.regions) - set(config.regions)
+        if not removed and old.config.order is config.order:
+            return
+        held = await self.store.periods_held(old, now)
+        archived = [counts for p, counts in held.players.items() if p < held.current]
+        for region in sorted(removed):
+            if any(counts.get(region) for counts in archived):
+                raise RegionInUse(region, " in archived periods (GET /periods lists them)")
+        if old.config.order is not config.order and any(any(c.values()) for c in archived):
             raise BoardNotEmpty(
                 "order cannot change while archived periods hold players: set keep_periods "
                 "to 0 and run the cleanup first, or use a new board"

@@ -85,7 +85,7 @@ class Cleanup:
         archived = sorted((p for p in held.players if p < held.current), reverse=True)
         kept = [p for p in archived if any(held.players[p].values())]
         kept = kept[: record.config.keep_periods]
-        dropped = [p for p in archived if p not in kept]
+        dropped = sorted({p for p in archived if p not in kept} | held.dropping, reverse=True)
         for period in dropped:
             await self.store.drop_period(record, period)
         if dropped:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import GLOBAL
+from leaderboard.domain import GLOBAL, Once
 from leaderboard.errors import RedisUnavailable, StaleBoard
 from leaderboard.periods import ends_at, rfc3339, started_at
 from leaderboard.service.boards import RETRIES, Boards
@@ -13,12 +13,18 @@ class Periods:
     def __init__(self, boards: Boards) -> None:
         self.boards = boards
 
-    async def reset(self, board: str) -> dict:
-        """Ends the current period now (a manual reset)."""
+    async def reset(self, board: str, once: Once | None = None) -> dict:
+        """Ends the current period now (a manual reset). With ``once``, a retry whose
+        first attempt did reset answers that reset (finishing its spread to the regions)."""
+        mark = once.digest[:16] if once else ""
         for _ in range(RETRIES):
             record = await self.boards.record(board, fresh=True)
             try:
-                record = await self.boards.store.reset(record, self.boards.clock())
+                if once and once.retry and record.reset_mark == mark:
+                    await self.boards.refresh(record)
+                    record = record.at(record.anchors[-1].period)
+                else:
+                    record = await self.boards.store.reset(record, self.boards.clock(), mark)
             except StaleBoard:
                 continue
             self.boards.forget(board)

@@ -49,22 +49,27 @@ class Configs:
         if old is None:
             anchors: tuple[Anchor, ...] = (Anchor(1, now, config.reset_every, now),)
         else:
-            anchors = rebased(old.anchors, now, config.reset_every)
+            current = await self._current(old, now)
+            anchors = rebased(old.anchors, now, config.reset_every, current)
         return await self._put(config, old, buckets, anchors, now)
 
-    @translated
-    async def reset(self, old: BoardRecord, now: int) -> BoardRecord:
-        """Ends the current period at ``now``: a new anchor, spread like a config change
-        (writes refuse the old version, so none lands in the old period afterwards).
-        Answers the board as it now is."""
+    async def _current(self, record: BoardRecord, now: int) -> int:
+        """The current period: by the clock, or a later one a region entered already."""
         pipe = self.runner.client.pipeline(transaction=False)
-        for region in old.config.regions:
-            pipe.hget(old.meta(region), "cur")
+        for region in record.config.regions:
+            pipe.hget(record.meta(region), "cur")
         entered = [int(cur or 1) for cur in await pipe.execute()]
-        period = max(old.current(now), *entered) + 1
+        return max(record.current(now), *entered)
+
+    @translated
+    async def reset(self, old: BoardRecord, now: int, mark: str = "") -> BoardRecord:
+        """Ends the current period at ``now``: a new anchor, spread like a config change
+        (writes refuse the old version, so none lands in the old period afterwards), and
+        the ``mark`` of an idempotent reset. Answers the board as it now is."""
+        period = await self._current(old, now) + 1
         anchors = reset(old.anchors, now, period)
-        _, version = await self._put(old.config, old, old.buckets, anchors, now)
-        return BoardRecord(old.config, version, old.buckets, old.tags, anchors, period)
+        _, version = await self._put(old.config, old, old.buckets, anchors, now, mark)
+        return BoardRecord(old.config, version, old.buckets, old.tags, anchors, period, mark)
 
     async def _put(
         self,
@@ -73,6 +78,7 @@ class Configs:
         buckets: int,
         anchors: tuple[Anchor, ...],
         now: int,
+        mark: str = "",
     ) -> tuple[bool, int]:
         board = config.board
         if old is None:
@@ -84,7 +90,7 @@ class Configs:
         tag_of.update(zip(config.regions, tags, strict=True))
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         pipe = self.runner.client.pipeline(transaction=False)
-        period = old.current(now) if old else 1
+        period = await self._current(old, now) if old else 1
         for region in regions:  # players, and players on their way out (pull.lua)
             pipe.zcard(keys.zset(board, tag_of[region], period))
             pipe.hlen(keys.outs(board, tag_of[region], period))
@@ -93,7 +99,7 @@ class Configs:
         ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
         ks += [keys.sequences(board), *(keys.top_copy(board, r) for r in regions)]
         args: list[Any] = [
-            ",".join(old_regions),
+            old.version if old else "",
             ",".join(config.regions),
             config.order.value,
             config.mode.value,
@@ -104,6 +110,7 @@ class Configs:
             config.reset_every.value,
             config.keep_periods,
             encode_anchors(anchors),
+            mark,
         ]
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
@@ -177,7 +184,7 @@ class Configs:
             snapshots.add(region, reply)
         await self.mirror.sync(record, snapshots, now)
 
-    async def periods_held(self, record: BoardRecord, now: int) -> list[int]:
+    async def _periods_of(self, record: BoardRecord, now: int) -> list[int]:
         """Every period whose keys a region of the board may hold."""
         pipe = self.runner.client.pipeline(transaction=False)
         for region in record.config.regions:
@@ -185,6 +192,8 @@ class Configs:
             pipe.hget(record.meta(region), "cur")
         replies = await pipe.execute()
         held = {1, record.current(now)} | {int(cur or 1) for cur in replies[1::2]}
+        dropping = await self.runner.client.smembers(keys.dropping(record.config.board))
+        held |= {int(p) for p in dropping}
         return sorted(held | {int(p) for archived in replies[::2] for p in archived})
 
     @translated
@@ -202,7 +211,7 @@ class Configs:
                 "regions": ",".join(regions),
                 "tags": ",".join(record.tag(r) for r in regions),
                 "buckets": record.buckets,
-                "periods": ",".join(map(str, await self.periods_held(record, now))),
+                "periods": ",".join(map(str, await self._periods_of(record, now))),
             },
         )
         await self.runner.client.delete(keys.config(board), *keys.board_keys(board, list(regions)))

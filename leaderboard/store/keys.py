@@ -61,6 +61,8 @@ lb:{B}:ev                 stream  top-N events of the global scope; by sync.lua;
                                   /events and other services
 lb:{B}:locks              hash    player -> token and expiry of a write that may move it
                                   between regions; player_locks.lua
+lb:{B}:dropping           set     archived periods being deleted (reads of them are 404;
+                                  the next cleanup finishes one cut short); archives.py
 lb:{B}:deleting           hash    regions, tags and buckets of a deletion under way; by
                                   DELETE; read by PUT and DELETE
 lb:idem:{B:K}             string  request digest, then its answer once it has one, for
@@ -147,6 +149,11 @@ def cleanup_lock(board: str, region: str) -> str:
     return region_base(board, region) + "cleanup-lock"
 
 
+def dropping(board: str) -> str:
+    """Archived periods whose keys are being deleted."""
+    return board_base(board) + "dropping"
+
+
 def deleting(board: str) -> str:
     """Regions and bucket count of a deletion still under way."""
     return board_base(board) + "deleting"
@@ -184,6 +191,7 @@ def region_keys(board: str, region: str, buckets: int, periods: Iterable[int] = 
 def board_keys(board: str, regions: list[str]) -> list[str]:
     """The board's own keys (one slot), but the config and the deletion marker."""
     fixed = [global_mirror(board), stream(board, "global"), sequences(board), player_locks(board)]
+    fixed.append(dropping(board))
     return fixed + [top_copy(board, r) for r in regions]
 
 

@@ -25,6 +25,7 @@ class BoardRecord:
     tags: tuple[str, ...] = ()  # per region, see keys.place; () for boards from before tags
     anchors: tuple[Anchor, ...] = (FIRST,)  # see periods.py
     period: int = 1
+    reset_mark: str = ""  # of the last idempotent reset (put_board.lua)
 
     def at(self, period: int) -> BoardRecord:
         return self if period == self.period else replace(self, period=period)
@@ -92,4 +93,5 @@ def record_from(board: str, raw: dict[str, str]) -> BoardRecord | None:
     )
     tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
     anchors = decode_anchors(raw.get("anchors"))
-    return BoardRecord(config, int(raw["version"]), int(raw["buckets"]), tags, anchors)
+    version, buckets = int(raw["version"]), int(raw["buckets"])
+    return BoardRecord(config, version, buckets, tags, anchors, 1, raw.get("reset", ""))

@@ -161,8 +161,8 @@ class Store:
 
     # Periods (configs.py, archives.py)
 
-    async def reset(self, record: BoardRecord, now: int) -> BoardRecord:
-        return await self.configs.reset(record, now)
+    async def reset(self, record: BoardRecord, now: int, mark: str = "") -> BoardRecord:
+        return await self.configs.reset(record, now, mark)
 
     @translated
     async def periods_held(self, record: BoardRecord, now: int) -> Held:

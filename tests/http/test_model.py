@@ -76,7 +76,10 @@ class Leaderboards(RuleBasedStateMachine):
             return
         in_use = {r for r, _, _ in old.players.values()} - set(regions)
         not_empty = old.players and (old.order, old.mode) != (order, mode)
-        if old.archives and old.order != order:  # archives keep the board's order
+        archived = {r for a in old.archives.values() for r, _, _ in a.players.values()}
+        if archived - set(regions):  # archives keep their regions and the board's order
+            assert (status, answer["error"]["code"]) == (409, "region_in_use")
+        elif old.archives and old.order != order:
             assert (status, answer["error"]["code"]) == (409, "board_not_empty")
         elif in_use:
             assert (status, answer["error"]["code"]) == (409, "region_in_use")
@@ -85,7 +88,8 @@ class Leaderboards(RuleBasedStateMachine):
         else:
             assert status == 200, answer
             old.regions, old.order, old.mode = regions, order, mode
-            old.drop_regions(regions)
+            for archive in old.archives.values():
+                archive.regions = regions
         assert self.call("GET", f"/v1/boards/{board}")[1]["regions"] == old.regions
 
     def expect_missing_board(self, board: str, status: int, answer: object) -> bool:

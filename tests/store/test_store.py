@@ -151,3 +151,14 @@ async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(
     assert page.entries == []
     with clean_redis.client() as r:
         assert not r.exists(keys.deleting("b"))
+
+
+async def test_a_config_change_read_before_a_reset_is_refused(store: Store) -> None:
+    """put_board.lua compares versions: a PUT that read the board before a reset would
+    write the old period's anchors back."""
+    await store.put_board(BoardConfig("v", ("na",)), None, 64)
+    before = await store.load_board("v")
+    assert before is not None
+    await store.reset(before, before.anchors[-1].start + 1)
+    with pytest.raises(StaleBoard):
+        await store.put_board(BoardConfig("v", ("na", "eu")), before, 64)

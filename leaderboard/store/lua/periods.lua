@@ -3,7 +3,8 @@
 -- KEYS[1] the region's meta hash; ARGV[1] expected board version, ARGV[2] now (unix ms),
 -- ARGV[3] event stream cap
 -- Answers {current period, archives, snapshot}: archives is flat (period, players) for
--- each period the region ended with players (enter_period), players counted now.
+-- each period the region ended with players (enter_period), players counted now (those
+-- on their way between regions too, as enter_period counts them).
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
 local ev = events(meta.top, meta.sign, ARGV[3], ARGV[2])
@@ -15,6 +16,7 @@ end
 local archives = {}
 for _, p in ipairs(redis.call('ZRANGE', string.sub(KEYS[1], 1, -2) .. 'periods', 0, -1)) do
   archives[#archives + 1] = p
-  archives[#archives + 1] = redis.call('ZCARD', period_base(KEYS[1], tonumber(p)) .. 'z')
+  local base = period_base(KEYS[1], tonumber(p))
+  archives[#archives + 1] = redis.call('ZCARD', base .. 'z') + redis.call('HLEN', base .. 'out')
 end
 return {ev.period, archives, snapshot}

@@ -4,11 +4,13 @@
 -- meanwhile, whose standings they belonged to)
 -- ARGV[1] now (unix ms), ARGV[2] event stream cap, ARGV[3] the move token, ARGV[4] the
 -- period, then player ids.
--- Answers {snapshot}.
-local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign')
+-- Answers {snapshot}. A region that entered a later period meanwhile gets its players back
+-- in the archive without events or snapshot: its stream and the mirror are past that.
+local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign', 'cur')
 if not m[1] then return {{}} end
 local ev = events(m[2], m[3], ARGV[2], ARGV[1])
 ev.period = tonumber(ARGV[4])
+if tonumber(m[4] or '1') > ev.period then ev.n = 0 end
 local z, outs, token = KEYS[2], KEYS[3], ARGV[3]
 local base, now = base_of(z), math.floor(tonumber(ARGV[1]) / 1000)
 local touched = false
