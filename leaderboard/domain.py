@@ -204,6 +204,7 @@ class RegionSlice:
     better: int
     total: int
     entries: list[tuple[str, int, Shown]]
+    nameless: bool = False  # names were left out, and the region holds some
 
 
 class Ranked(NamedTuple):

@@ -64,12 +64,25 @@ def ranked(rows: Sequence[Row], counter: RankCounter, sign: int) -> list[Entry]:
 def top_page(slices: Sequence[RegionSlice], sign: int, offset: int, limit: int) -> list[Entry]:
     """The page [offset, offset + limit) of the merged list.
 
-    Regional slices start at ``offset`` already; global ones hold each region's top
-    ``offset + limit`` and the page is cut from their merge.
+    Regional slices start at ``offset`` already: their ranks are counted. Global ones
+    hold each region's top ``offset + limit`` (and every player between regions), so
+    their merge is the list itself from its first entry, and a rank is 1 + the position
+    of the first entry with that score: no counting.
     """
     skip = offset - min(s.start for s in slices)
-    rows = list(islice(merged(slices, sign), skip, skip + limit))
-    return ranked(rows, RankCounter(slices, sign), sign)
+    if any(s.start for s in slices):
+        rows = list(islice(merged(slices, sign), skip, skip + limit))
+        return ranked(rows, RankCounter(slices, sign), sign)
+    out: list[Entry] = []
+    last, rank = None, 0
+    for position, (internal, pid, name, region) in enumerate(
+        islice(merged(slices, sign), skip + limit)
+    ):
+        if internal != last:
+            last, rank = internal, position + 1
+        if position >= skip:
+            out.append(Entry(rank, pid, sign * internal, region, name))
+    return out
 
 
 def window(slices: Sequence[RegionSlice], sign: int, player_id: str, radius: int) -> list[Entry]:

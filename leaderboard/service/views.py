@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from leaderboard.domain import GLOBAL, Entry
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
@@ -23,13 +25,25 @@ class Views:
         self, board: str, scope: str, offset: int, limit: int, period: int | None = None
     ) -> dict:
         async def read(record: BoardRecord) -> dict:
+            """A global page takes each region's first offset + limit entries without
+            names, then the names of its own entries only (a name lookup costs Redis more
+            than the rest of the page)."""
             regions = scope_regions(record.config, scope)
             if scope == GLOBAL:
                 ranges = [(r, 0, offset + limit - 1) for r in regions]
             else:
                 ranges = [(scope, offset, offset + limit - 1)]
-            slices = await self.store.pages(record, ranges, moving=scope == GLOBAL)
+            glob = scope == GLOBAL
+            slices = await self.store.pages(record, ranges, moving=glob, names=not glob)
             entries = merge.top_page(slices, record.config.sign, offset, limit)
+            nameless = {s.region for s in slices if s.nameless}
+            asked = [(e.region, e.player_id) for e in entries if e.region in nameless]
+            if asked:
+                shown = await self.store.shown(record, asked)
+                entries = [
+                    e if e.player_id not in shown else replace(e, shown=shown[e.player_id])
+                    for e in entries
+                ]
             return {
                 "board": board,
                 "scope": scope,

@@ -11,7 +11,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from leaderboard.domain import RegionSlice, Standing
+from leaderboard.domain import RegionSlice, Shown, Standing
 from leaderboard.errors import KeptMoving
 from leaderboard.store.records import BoardRecord
 from leaderboard.store.replies import Page, Presence, Records, Window
@@ -91,6 +91,26 @@ class Reads:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
 
+    async def shown(
+        self, client: Client, record: BoardRecord, players: Sequence[tuple[str, str]]
+    ) -> dict[str, Shown]:
+        """What is shown of these (region, player) pairs that their region's zset holds
+        (one names.lua call per region); a player between regions is left out."""
+        by_region: dict[str, list[str]] = {}
+        for region, pid in players:
+            by_region.setdefault(region, []).append(pid)
+        calls = [
+            ("names", [record.meta(r), record.zset(r)], [record.version, *pids])
+            for r, pids in by_region.items()
+        ]
+        replies = await self.runner.raising(calls, client=client)
+        return {
+            pid: shown_from(raw)
+            for pids, reply in zip(by_region.values(), replies, strict=True)
+            for pid, raw in zip(pids, reply, strict=True)
+            if raw
+        }
+
     async def _moves(
         self, client: Client, record: BoardRecord, regions: Sequence[str]
     ) -> list[int]:
@@ -105,16 +125,18 @@ class Reads:
         record: BoardRecord,
         ranges: Sequence[tuple[str, int, int]],
         moving: bool,
+        names: bool = True,
     ) -> list[RegionSlice]:
-        """Entries at list positions [start, stop] of each named region; with ``moving`` (a
-        global view) the players between two regions come as slices of their own, and the
-        slices show one instant."""
+        """Entries at list positions [start, stop] of each named region, with what is
+        shown of them unless not ``names``; with ``moving`` (a global view) the players
+        between two regions come as slices of their own, and the slices show one
+        instant."""
         sign = record.config.sign
         calls = [
             (
                 "page",
                 record.script_keys(r),
-                [record.version, start, stop, int(moving)],
+                [record.version, start, stop, int(moving), int(not names)],
             )
             for r, start, stop in ranges
         ]
@@ -131,7 +153,7 @@ class Reads:
                 if [p.moves for p in pages] != moves:
                     return MOVED
             out = [
-                RegionSlice(region, start, p.better, p.total, p.entries)
+                RegionSlice(region, start, p.better, p.total, p.entries, p.nameless)
                 for (region, start, _), p in zip(ranges, pages, strict=True)
             ]
             return out + moving_slices([p.records for p in pages], record.config.regions, sign)

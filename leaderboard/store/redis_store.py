@@ -20,6 +20,7 @@ from leaderboard.domain import (
     Once,
     Ranked,
     RegionSlice,
+    Shown,
     Standing,
     now_ms,
 )
@@ -225,9 +226,22 @@ class Store:
 
     @translated
     async def pages(
-        self, record: BoardRecord, ranges: Sequence[tuple[str, int, int]], moving: bool = False
+        self,
+        record: BoardRecord,
+        ranges: Sequence[tuple[str, int, int]],
+        moving: bool = False,
+        names: bool = True,
     ) -> list[RegionSlice]:
-        return await self._read(lambda client: self.reads.pages(client, record, ranges, moving))
+        return await self._read(
+            lambda client: self.reads.pages(client, record, ranges, moving, names)
+        )
+
+    @translated
+    async def shown(
+        self, record: BoardRecord, players: Sequence[tuple[str, str]]
+    ) -> dict[str, Shown]:
+        """What is shown of these (region, player) pairs, as their regions hold it now."""
+        return await self._read(lambda client: self.reads.shown(client, record, players))
 
     @translated
     async def standing(self, record: BoardRecord, player_id: str) -> Standing | None:

@@ -34,13 +34,13 @@ class Page(NamedTuple):
     entries: list[Entry]
     records: Records
     moves: int
+    nameless: bool
 
     @classmethod
     def decode(cls, region: str, reply: list[Any], sign: int) -> Page:
-        total, better, flat, outs, ins, moves = reply
-        return cls(
-            int(total), int(better), entries(flat, sign), Records(region, outs, ins), int(moves)
-        )
+        total, better, flat, outs, ins, moves, nameless = reply
+        records = Records(region, outs, ins)
+        return cls(int(total), int(better), entries(flat, sign), records, int(moves), nameless == 1)
 
 
 class Presence(NamedTuple):

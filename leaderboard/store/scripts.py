@@ -24,6 +24,7 @@ NAMES = (
     "lock",
     "rate",
     "periods",
+    "names",
 )
 
 

@@ -61,7 +61,7 @@ def test_a_region_that_holds_data_keeps_its_tag_and_a_new_one_fills_the_emptiest
 
 
 def test_replies_are_decoded_by_name_and_scores_made_public() -> None:
-    page = Page.decode("na", [3, 1, ["a", "-10", "Ann", "b", "-5", None], [], [], 7], -1)
+    page = Page.decode("na", [3, 1, ["a", "-10", "Ann", "b", "-5", None], [], [], 7, 0], -1)
     assert (page.total, page.better, page.moves) == (3, 1, 7)
     assert page.entries == [("a", 10, Shown("Ann")), ("b", 5, Shown())]
     here = Presence.decode("eu", ["-10", False, 2, 9, ["p", "rec"], [], 4])

@@ -134,12 +134,13 @@ local function name_of(base, named, buckets, pid)
   return redis.call('HGET', base .. 'n:' .. bucket_of(pid, buckets), pid)
 end
 
--- Entries of zset positions [start, stop], flat: id, score, name, ...
-local function slice(zkey, start, stop, buckets)
+-- Entries of zset positions [start, stop], flat: id, score, name, ... (names false when
+-- not wanted: a merged page asks those of its own entries only, see names.lua).
+local function slice(zkey, start, stop, buckets, nameless)
   local out = {}
   if stop < start then return out end
   local base = base_of(zkey)
-  local named = redis.call('EXISTS', base .. 'named') == 1
+  local named = not nameless and redis.call('EXISTS', base .. 'named') == 1
   local items = redis.call('ZRANGE', zkey, start, stop, 'WITHSCORES')
   for i = 1, #items, 2 do
     local pid = items[i]
