@@ -1,7 +1,7 @@
 """A quick HTTP load test of the real service: write rates and read latencies.
 
     python -m loadtests.quick [--seconds 10] [--players 100000] [--workers 1]
-                              [--key] [--idempotency] [--rate R]
+                              [--names] [--key] [--idempotency] [--rate R]
 
 It answers "what does one box do" with the service as it ships: its own redis-server,
 `python -m leaderboard serve --workers N` pointed at it, players preloaded by batch
@@ -229,8 +229,14 @@ def update(i: int, regions: Sequence[str], rng: random.Random) -> dict:
     }
 
 
-def batch_body(ids: Sequence[int], regions: Sequence[str], rng: random.Random) -> bytes:
-    return orjson.dumps({"updates": [update(i, regions, rng) for i in ids]})
+def batch_body(
+    ids: Sequence[int], regions: Sequence[str], rng: random.Random, names: bool = False
+) -> bytes:
+    updates = [update(i, regions, rng) for i in ids]
+    if names:
+        for i, u in zip(ids, updates, strict=True):
+            u["name"] = f"Player {i}"
+    return orjson.dumps({"updates": updates})
 
 
 def session(concurrency: int, key: str = "") -> aiohttp.ClientSession:
@@ -263,11 +269,17 @@ async def wait_ready(
 
 
 async def preload(
-    http: aiohttp.ClientSession, base: str, players: int, regions: Sequence[str], rng: random.Random
+    http: aiohttp.ClientSession,
+    base: str,
+    players: int,
+    regions: Sequence[str],
+    rng: random.Random,
+    names: bool,
 ) -> float:
-    """Every player once, by batch POSTs of 1000, 8 at a time; answers the updates/s."""
+    """Every player once (with a name when ``names``), by batch POSTs of 1000, 8 at a
+    time; answers the updates/s."""
     bodies = [
-        batch_body(range(start, min(start + BATCH, players)), regions, rng)
+        batch_body(range(start, min(start + BATCH, players)), regions, rng, names)
         for start in range(0, players, BATCH)
     ]
     pending = iter(bodies)
@@ -367,7 +379,7 @@ async def run(args: argparse.Namespace) -> dict:
                     f"({redis.binary}); {os.cpu_count()} CPUs"
                 )
                 rng = random.Random(args.seed)
-                rate = await preload(http, server.base, args.players, regions, rng)
+                rate = await preload(http, server.base, args.players, regions, rng, args.names)
                 print(
                     f"preloaded {args.players:,} players ({','.join(regions)}) by batch POSTs "
                     f"of {BATCH}: {rate:,.0f} updates/s"
@@ -419,6 +431,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (1)")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--names", action="store_true", help="preload players with names")
     parser.add_argument("--key", action="store_true", help="every request with a server key")
     parser.add_argument(
         "--idempotency", action="store_true", help="every write with its own Idempotency-Key"
