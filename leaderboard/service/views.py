@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from leaderboard.domain import GLOBAL, Entry
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
@@ -41,7 +39,7 @@ class Views:
             if asked:
                 shown = await self.store.shown(record, asked)
                 entries = [
-                    e if e.player_id not in shown else replace(e, shown=shown[e.player_id])
+                    Entry(e.rank, e.player_id, e.score, e.region, shown.get(e.player_id, e.shown))
                     for e in entries
                 ]
             return {
