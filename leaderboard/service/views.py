@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.domain import GLOBAL, Entry
+from leaderboard.domain import GLOBAL, Entry, RegionSlice
 from leaderboard.errors import PlayerNotFound
 from leaderboard.service import merge
 from leaderboard.service.boards import Boards, scope_regions
@@ -23,25 +23,17 @@ class Views:
         self, board: str, scope: str, offset: int, limit: int, period: int | None = None
     ) -> dict:
         async def read(record: BoardRecord) -> dict:
-            """A global page takes each region's first offset + limit entries without
-            names, then the names of its own entries only (a name lookup costs Redis more
-            than the rest of the page)."""
+            """A global page merges each region's first offset + limit entries."""
             regions = scope_regions(record.config, scope)
             if scope == GLOBAL:
                 ranges = [(r, 0, offset + limit - 1) for r in regions]
             else:
                 ranges = [(scope, offset, offset + limit - 1)]
             glob = scope == GLOBAL
-            slices = await self.store.pages(record, ranges, moving=glob, names=not glob)
+            names = len(ranges) == 1
+            slices = await self.store.pages(record, ranges, moving=glob, names=names)
             entries = merge.top_page(slices, record.config.sign, offset, limit)
-            nameless = {s.region for s in slices if s.nameless}
-            asked = [(e.region, e.player_id) for e in entries if e.region in nameless]
-            if asked:
-                shown = await self.store.shown(record, asked)
-                entries = [
-                    Entry(e.rank, e.player_id, e.score, e.region, shown.get(e.player_id, e.shown))
-                    for e in entries
-                ]
+            entries = await self._named(record, slices, entries)
             return {
                 "board": board,
                 "scope": scope,
@@ -97,10 +89,12 @@ class Views:
     ) -> dict:
         async def read(record: BoardRecord) -> dict:
             regions = scope_regions(record.config, scope)
-            slices = await self.store.around(record, regions, player_id, radius)
+            merged = len(regions) > 1
+            slices = await self.store.around(record, regions, player_id, radius, not merged)
             if slices is None:
                 raise _not_found(board, player_id, scope)
             entries = merge.window(slices, record.config.sign, player_id, radius)
+            entries = await self._named(record, slices, entries)
             return {
                 "board": board,
                 "scope": scope,
@@ -109,6 +103,21 @@ class Views:
             }
 
         return await self.boards.using(board, read, period)
+
+    async def _named(
+        self, record: BoardRecord, slices: list[RegionSlice], entries: list[Entry]
+    ) -> list[Entry]:
+        """A merged view reads its regions' slices without names (a name costs Redis more
+        than the rest of an entry), then the names of the entries it shows only."""
+        nameless = {s.region for s in slices if s.nameless}
+        asked = [(e.region, e.player_id) for e in entries if e.region in nameless]
+        if not asked:
+            return entries
+        shown = await self.store.shown(record, asked)
+        return [
+            Entry(e.rank, e.player_id, e.score, e.region, shown.get(e.player_id, e.shown))
+            for e in entries
+        ]
 
     async def delete_player(self, board: str, player_id: str) -> None:
         async def delete(record: BoardRecord) -> None:

@@ -243,12 +243,15 @@ class Reads:
         regions: Sequence[str],
         player_id: str,
         radius: int,
+        names: bool = True,
     ) -> list[RegionSlice] | None:
-        """The player's score, then each region's window around it: on one Redis both in
-        one MULTI/EXEC; on a cluster, or for a player between two regions, in two round
-        trips checked against the regions' move counts."""
+        """The player's score, then each region's window around it (what is shown of
+        its entries unless not ``names``): on one Redis both in one MULTI/EXEC; on a
+        cluster, or for a player between two regions, in two round trips checked
+        against the regions' move counts."""
         sign = record.config.sign
         glob = tuple(regions) == record.config.regions
+        nameless = int(not names)
 
         # On one Redis: player.lua and around.lua over every region in one MULTI/EXEC; the
         # windows are empty when no zset holds the player (absent, or between regions).
@@ -256,7 +259,7 @@ class Reads:
         zsets = [k for r in regions for k in record.window_keys(r)]
         together = [
             ("player", players, [record.version, player_id]),
-            ("around", zsets, [record.version, player_id, "", radius]),
+            ("around", zsets, [record.version, player_id, "", radius, nameless]),
         ]
 
         async def attempt() -> list[RegionSlice] | Moved | None:
@@ -274,11 +277,13 @@ class Reads:
                 ]
                 if not scores:
                     return None
-                windows = await self._windows(client, record, regions, player_id, scores[0], radius)
+                windows = await self._windows(
+                    client, record, regions, player_id, scores[0], radius, nameless
+                )
                 if [w.moves for w in windows] != [p.moves for p in found]:
                     return MOVED
             out = [
-                RegionSlice(region, w.start, w.better, 0, w.entries)
+                RegionSlice(region, w.start, w.better, 0, w.entries, w.nameless)
                 for region, w in zip(regions, windows, strict=True)
             ]
             out += moving
@@ -296,9 +301,10 @@ class Reads:
         player_id: str,
         score: int,
         radius: int,
+        nameless: int,
     ) -> list[Window]:
         """around.lua's window per region, around a known score."""
-        args = [record.version, player_id, score, radius]
+        args = [record.version, player_id, score, radius, nameless]
         replies = await self._per_region(client, "around", regions, record.window_keys, args)
         return [Window.decode(reply, record.config.sign) for reply in replies]
 

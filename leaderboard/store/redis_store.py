@@ -256,10 +256,15 @@ class Store:
 
     @translated
     async def around(
-        self, record: BoardRecord, regions: Sequence[str], player_id: str, radius: int
+        self,
+        record: BoardRecord,
+        regions: Sequence[str],
+        player_id: str,
+        radius: int,
+        names: bool = True,
     ) -> list[RegionSlice] | None:
         return await self._read(
-            lambda client: self.reads.around(client, record, regions, player_id, radius)
+            lambda client: self.reads.around(client, record, regions, player_id, radius, names)
         )
 
     @translated

@@ -105,17 +105,18 @@ class Looked(NamedTuple):
 
 class Window(NamedTuple):
     """around.lua, per region: the window's first list position, the entries better than
-    its first entry, the entries."""
+    its first entry, the entries, and whether their names were left out."""
 
     start: int
     better: int
     entries: list[Entry]
     moves: int
+    nameless: bool
 
     @classmethod
     def decode(cls, reply: list[Any], sign: int) -> Window:
-        start, better, flat, moves = reply
-        return cls(int(start), int(better), entries(flat, sign), int(moves))
+        start, better, flat, moves, nameless = reply
+        return cls(int(start), int(better), entries(flat, sign), int(moves), nameless == 1)
 
 
 class Written(NamedTuple):

@@ -3,8 +3,10 @@
 -- on one Redis every region of the scope in one call.
 -- ARGV[1] expected board version, ARGV[2] player id, ARGV[3] the player's internal score
 -- (found by player.lua), or '' to take it from the zsets of the call (then the answer is
--- empty when none holds the player), ARGV[4] radius
--- Answers, per region, {start, better, entries, moves (see moved)}: the window starts at
+-- empty when none holds the player), ARGV[4] radius, ARGV[5] "1" to leave names out (a
+-- merged window asks its own entries' names afterwards, see names.lua)
+-- Answers, per region, {start, better, entries, moves (see moved), nameless (1 when names
+-- were left out and the region holds some)}: the window starts at
 -- list position `start` (radius before the player's place among entries ordered by
 -- (score, id byte-wise)); better counts the entries strictly better than the first one
 -- returned (or than the player when none is); entries are flat id, score, name.
@@ -37,9 +39,10 @@ for i, meta in ipairs(metas) do
   local z = KEYS[2 * i]
   local pos, here = position(z)
   local start = math.max(0, pos - radius)
-  local items = slice(z, start, pos + here + radius - 1, meta.buckets)
+  local items = slice(z, start, pos + here + radius - 1, meta.buckets, ARGV[5] == '1')
   local better
   if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
-  windows[#windows + 1] = {start, better, items, meta.mv}
+  local nameless = ARGV[5] == '1' and redis.call('EXISTS', base_of(z) .. 'named')
+  windows[#windows + 1] = {start, better, items, meta.mv, nameless or 0}
 end
 return windows
