@@ -16,7 +16,7 @@ class Periods:
     async def reset(self, board: str, once: Once | None = None) -> dict:
         """Ends the current period now (a manual reset). With ``once``, a retry whose
         first attempt did reset answers that reset (finishing its spread to the regions)."""
-        mark = once.digest[:16] if once else ""
+        mark = f"{once.key} {once.digest[:16]}" if once else ""  # resets' bodies are alike
         for _ in range(RETRIES):
             record = await self.boards.record(board, fresh=True)
             try:

@@ -300,6 +300,15 @@ async def test_a_reset_with_an_idempotency_key_ends_one_period(api, clean_redis)
     assert (retried.status, (await retried.json())["period"]) == (200, 2)
     assert "Idempotent-Replayed" not in retried.headers
     assert (await get(api, "/v1/boards/i"))["period"] == 2
+    # Another key whose first attempt died before resetting: its retry resets (every
+    # reset has the same body, so the mark names the key).
+    client = clean_redis.client(decode_responses=True)
+    try:
+        client.set(key.replace("season-1-end", "season-2-end"), client.get(key).split("\n")[0])
+    finally:
+        client.close()
+    other = await api.post("/v1/boards/i/reset", headers={"Idempotency-Key": "season-2-end"})
+    assert (other.status, (await other.json())["period"]) == (200, 3)
 
 
 async def test_an_archive_deletion_cut_short_is_finished_by_the_next_cleanup(
