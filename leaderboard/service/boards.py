@@ -18,7 +18,6 @@ from leaderboard.domain import GLOBAL, BoardConfig, now_ms
 from leaderboard.errors import (
     BoardNotEmpty,
     BoardNotFound,
-    PeriodEnded,
     PeriodNotFound,
     RedisUnavailable,
     RegionInUse,
@@ -64,14 +63,12 @@ class Boards:
 
         Redis says so (a stale version, a deleted board or region; the reload answers
         404 when the board is gone), or a cached record does not know a region that the
-        request names. A move between regions cut by a period's end runs again as it is.
+        request names.
         """
         record, fresh = await self.record(board), False
         for _ in range(RETRIES):
             try:
                 return await action(await self._at(record, period))
-            except PeriodEnded:
-                pass
             except StaleBoard:
                 record = await self.refresh(record)
             except UnknownRegion:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from leaderboard.domain import Update
 from leaderboard.errors import (
-    PeriodEnded,
     RedisUnavailable,
     ScoreOutOfRange,
     StaleBoard,
@@ -106,8 +105,5 @@ class Coalescer:
                 reloads += 1
                 if reloads > RETRIES:
                     raise RedisUnavailable(f"board {board!r} kept changing during the write; retry")
-                if not all(
-                    isinstance(r, PeriodEnded) for r in results if isinstance(r, StaleBoard)
-                ):
-                    record = await self.boards.refresh(record)
+                record = await self.boards.refresh(record)
             todo.sort()
