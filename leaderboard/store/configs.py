@@ -48,10 +48,10 @@ class Configs:
         """
         if old is None:
             anchors: tuple[Anchor, ...] = (Anchor(1, now, config.reset_every, now),)
-        else:
-            current = await self._current(old, now)
-            anchors = rebased(old.anchors, now, config.reset_every, current)
-        return await self._put(config, old, buckets, anchors, now)
+            return await self._put(config, old, buckets, anchors, now, 1)
+        current = await self._current(old, now)
+        anchors = rebased(old.anchors, now, config.reset_every, current)
+        return await self._put(config, old, buckets, anchors, now, current)
 
     async def _current(self, record: BoardRecord, now: int) -> int:
         """The current period: by the clock, or a later one a region entered already."""
@@ -66,9 +66,10 @@ class Configs:
         """Ends the current period at ``now``: a new anchor, spread like a config change
         (writes refuse the old version, so none lands in the old period afterwards), and
         the ``mark`` of an idempotent reset. Answers the board as it now is."""
-        period = await self._current(old, now) + 1
+        current = await self._current(old, now)
+        period = current + 1
         anchors = reset(old.anchors, now, period)
-        _, version = await self._put(old.config, old, old.buckets, anchors, now, mark)
+        _, version = await self._put(old.config, old, old.buckets, anchors, now, current, mark)
         return BoardRecord(old.config, version, old.buckets, old.tags, anchors, period, mark)
 
     async def _put(
@@ -78,8 +79,11 @@ class Configs:
         buckets: int,
         anchors: tuple[Anchor, ...],
         now: int,
+        current: int,
         mark: str = "",
     ) -> tuple[bool, int]:
+        """put_board.lua and the spread to the regions; ``current`` is the period whose
+        players decide whether a region may go."""
         board = config.board
         if old is None:
             await self.finish_delete(board)
@@ -90,10 +94,9 @@ class Configs:
         tag_of.update(zip(config.regions, tags, strict=True))
         regions = list(old_regions) + [r for r in config.regions if r not in old_regions]
         pipe = self.runner.client.pipeline(transaction=False)
-        period = await self._current(old, now) if old else 1
         for region in regions:  # players, and players on their way out (pull.lua)
-            pipe.zcard(keys.zset(board, tag_of[region], period))
-            pipe.hlen(keys.outs(board, tag_of[region], period))
+            pipe.zcard(keys.zset(board, tag_of[region], current))
+            pipe.hlen(keys.outs(board, tag_of[region], current))
         sizes = await pipe.execute()
         counts = [sizes[i] + sizes[i + 1] for i in range(0, len(sizes), 2)]
         ks = [keys.config(board), keys.deleting(board), keys.global_mirror(board)]
@@ -187,12 +190,12 @@ class Configs:
     async def _periods_of(self, record: BoardRecord, now: int) -> list[int]:
         """Every period whose keys a region of the board may hold."""
         pipe = self.runner.client.pipeline(transaction=False)
+        pipe.smembers(keys.dropping(record.config.board))
         for region in record.config.regions:
             pipe.zrange(record.archives(region), 0, -1)
             pipe.hget(record.meta(region), "cur")
-        replies = await pipe.execute()
+        dropping, *replies = await pipe.execute()
         held = {1, record.current(now)} | {int(cur or 1) for cur in replies[1::2]}
-        dropping = await self.runner.client.smembers(keys.dropping(record.config.board))
         held |= {int(p) for p in dropping}
         return sorted(held | {int(p) for archived in replies[::2] for p in archived})
 
