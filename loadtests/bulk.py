@@ -6,10 +6,10 @@ A benchmark needs millions of players on an empty board before the clock starts,
 nobody else writing, so this writes the same structures in big commands: each region's
 zset by ZADDs of thousands of members sorted by score (neighbouring inserts share the
 skiplist's cache lines: half the Redis time of random order), and its activity buckets
-through ``bulk.lua``, one HSET per bucket, with the bucket computed here as
-``_lib.lua``'s ``bucket_of`` does (a loader that hashed ids in Lua spent more Redis time
-hashing than writing). Worker processes encode the commands (redis-py's per-argument
-encoding cost more than Redis's work); this process only sends them. Then
+through ``bulk.lua``, one HSET per bucket, with the bucket computed here as the store
+computes it for writes (``leaderboard/store/buckets.py``). Worker processes encode the
+commands (redis-py's per-argument encoding cost more than Redis's work); this process
+only sends them. Then
 ``Store.resync`` rebuilds the global top-N mirror. Memory per player is the same as
 through the service. Only for boards that hold none of these players: it takes no lock
 and checks nothing.
@@ -27,22 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leaderboard.store import BoardRecord, Store
+from leaderboard.store.buckets import hasher
 
 SCRIPT = (Path(__file__).parent / "bulk.lua").read_text()
 PLAYERS_PER_SLAB = 200_000  # one round trip; bigger slabs put more players in each bucket
 MEMBERS_PER_CALL = 5000
 SCORES = 999_999_999  # scores in [1, 1e9), as loadtests.memory's
-
-
-def fnv1a(data: bytes, h: int = 2166136261) -> int:
-    """32-bit FNV-1a, continued from ``h``: the hash ``_lib.lua``'s bucket_of takes."""
-    for byte in data:
-        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def bucket_of(player_id: str, buckets: int) -> int:
-    return fnv1a(player_id.encode()) % buckets
 
 
 def resp(args: Iterable[str], count: int, pairs: Iterable[tuple[int, str]] = ()) -> str:
@@ -64,6 +54,7 @@ class Slab:
     seed: int
     sign: int
     buckets: int
+    hashing: str
     sha: str
     now_s: int
 
@@ -85,17 +76,10 @@ class Slab:
         return "".join(commands).encode(), len(commands)
 
     def _by_bucket(self, pids: list[str]) -> dict[int, list[str]]:
-        """Player ids by bucket; ids that differ in their last two digits share the
-        hash of the rest, so each hundred is hashed once for its prefix."""
         by_bucket: dict[int, list[str]] = defaultdict(list)
-        tails = [b"%02d" % t for t in range(100)]
-        hundred, table = -1, []
-        for n, pid in zip(self.ids, pids, strict=True):
-            if n // 100 != hundred:
-                hundred = n // 100
-                h = fnv1a(b"player-%d" % hundred if hundred else b"player-")
-                table = [fnv1a(t, h) % self.buckets for t in tails]
-            by_bucket[table[n % 100] if n >= 10 else bucket_of(pid, self.buckets)].append(pid)
+        bucket_of = hasher(self.hashing, self.buckets)
+        for pid in pids:
+            by_bucket[bucket_of(pid)].append(pid)
         return by_bucket
 
 
@@ -130,7 +114,7 @@ async def bulk_load(
         for i in range(0, len(ids), slab)
     ]
     slabs = [
-        Slab(zset, ids, seed + k, record.config.sign, record.buckets, sha, now_s)
+        Slab(zset, ids, seed + k, record.config.sign, record.buckets, record.hashing, sha, now_s)
         for k, (zset, ids) in enumerate(parts)
     ]
     started = time.perf_counter()

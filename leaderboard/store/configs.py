@@ -4,11 +4,13 @@ region's copy in its own slot), end a period by hand, finish a change cut short,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from leaderboard.domain import BoardConfig
 from leaderboard.periods import Anchor, encode_anchors, rebased, reset
 from leaderboard.store import keys
+from leaderboard.store.buckets import NEW_BOARDS
 from leaderboard.store.mirror import Mirror, Snapshots
 from leaderboard.store.records import BoardRecord, record_from
 from leaderboard.store.replies import BoardPut
@@ -70,7 +72,7 @@ class Configs:
         period = current + 1
         anchors = reset(old.anchors, now, period)
         _, version = await self._put(old.config, old, old.buckets, anchors, now, current, mark)
-        return BoardRecord(old.config, version, old.buckets, old.tags, anchors, period, mark)
+        return replace(old, version=version, anchors=anchors, period=period, reset_mark=mark)
 
     async def _put(
         self,
@@ -114,11 +116,12 @@ class Configs:
             config.keep_periods,
             encode_anchors(anchors),
             mark,
+            NEW_BOARDS,
         ]
         for region, count in zip(regions, counts, strict=True):
             args += (region, count)
         put = BoardPut.decode(await self.runner.eval_one("put_board", ks, args))
-        record = BoardRecord(config, put.version, put.buckets, tags, anchors)
+        record = BoardRecord(config, put.version, put.buckets, tags, anchors, hashing=put.hashing)
         removed = [tag_of[r] for r in old_regions if r not in config.regions]
         await self._drop_periods(board, removed, put.buckets)
         rebuild = put.rebuild or (old is not None and anchors[-1].period > old.anchors[-1].period)
@@ -138,7 +141,7 @@ class Configs:
         anchor = record.anchors[-1]
         period = [anchor.period, anchor.origin, anchor.every.value, now, self.mirror.events_cap]
         calls = [
-            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1, *period])
+            ("region_meta", [record.meta(r), record.zset(r)], [*fields, 1, *period, record.hashing])
             for r in config.regions
         ]
         calls += [

@@ -7,16 +7,16 @@ in one call). ``R`` is the region's tag: its name and a number, ``na#3``, chosen
 region is added so that a board's regions sit on slots spread evenly over 0..16383 (see
 place), hence on different masters of an evenly split cluster. ``lb:{B}:top:<R>`` and
 ``lb:{B}:seq`` use the plain name. Boards created before tags existed use the bare name.
-``<n>`` is a player's bucket: 32-bit FNV-1a of its id modulo the board's bucket count
-(_lib.lua); small buckets keep Redis's compact listpack encoding.
+``<n>`` is a player's bucket: a hash of its id (the board's own, see buckets.py) modulo
+the board's bucket count; small buckets keep Redis's compact listpack encoding.
 
 lb:boards                 set     ids of all boards (its own slot)
                                   by PUT and DELETE; read by the board list
 lb:{B}:cfg                hash    regions, order, mode, inactive_after_days, top_events,
-                                  buckets, version, tags, reset_every, keep_periods,
+                                  buckets, hash, version, tags, reset_every, keep_periods,
                                   anchors (periods.py); by put_board.lua; read by every
                                   request (cached for LEADERBOARD_CONFIG_TTL)
-lb:{B:R}:m                hash    the board's version, mode, buckets, top, sign, and R's
+lb:{B:R}:m                hash    the board's version, mode, buckets, hash, top, sign, and R's
                                   seq (top-N snapshots), mv (move steps), the period
                                   anchor (p0, t0, every) and cur (period entered); by
                                   region_meta.lua and the region scripts, which refuse a

@@ -6,12 +6,12 @@ caller chose with ``at``, the current one for everything but reads of an archive
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from leaderboard.domain import GLOBAL, BoardConfig, Mode, Order
 from leaderboard.periods import FIRST, Anchor, Schedule, decode_anchors
-from leaderboard.store import keys
+from leaderboard.store import buckets, keys
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,12 @@ class BoardRecord:
     anchors: tuple[Anchor, ...] = (FIRST,)  # see periods.py
     period: int = 1
     reset_mark: str = ""  # of the last idempotent reset (put_board.lua)
+    hashing: str = buckets.FNV1A  # of player ids to buckets, see buckets.py
+
+    @property
+    def bucket(self) -> Callable[[str], int]:
+        """A player id's activity and name bucket."""
+        return buckets.hasher(self.hashing, self.buckets)
 
     def at(self, period: int) -> BoardRecord:
         return self if period == self.period else replace(self, period=period)
@@ -93,5 +99,6 @@ def record_from(board: str, raw: dict[str, str]) -> BoardRecord | None:
     )
     tags = tuple(raw["tags"].split(",")) if raw.get("tags") else ()
     anchors = decode_anchors(raw.get("anchors"))
-    version, buckets = int(raw["version"]), int(raw["buckets"])
-    return BoardRecord(config, version, buckets, tags, anchors, 1, raw.get("reset", ""))
+    version, count = int(raw["version"]), int(raw["buckets"])
+    hashing = raw.get("hash", buckets.FNV1A)
+    return BoardRecord(config, version, count, tags, anchors, 1, raw.get("reset", ""), hashing)

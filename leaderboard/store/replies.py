@@ -170,18 +170,19 @@ class Pulled(NamedTuple):
 
 
 class BoardPut(NamedTuple):
-    """put_board.lua: whether the board is new, its version and buckets, and whether the
-    global mirror was emptied and must be rebuilt."""
+    """put_board.lua: whether the board is new, its version, buckets and bucket hash, and
+    whether the global mirror was emptied and must be rebuilt."""
 
     created: bool
     version: int
     buckets: int
     rebuild: bool
+    hashing: str
 
     @classmethod
     def decode(cls, reply: list[Any]) -> BoardPut:
-        created, version, buckets, rebuild = reply
-        return cls(bool(int(created)), int(version), int(buckets), bool(int(rebuild)))
+        created, version, buckets, rebuild, hashing = reply
+        return cls(bool(int(created)), int(version), int(buckets), bool(int(rebuild)), hashing)
 
 
 class Swept(NamedTuple):

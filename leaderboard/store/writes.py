@@ -181,9 +181,9 @@ class Writes:
         for pid in mine:
             score, name = carried[pid]
             args += (pid, "" if score is None else score, name)
-        sign = record.config.sign
+        sign, bucket = record.config.sign, record.bucket
         for pid, score, shown in items:
-            args += (pid, sign * score, shown_arg(shown))
+            args += (pid, sign * score, shown_arg(shown), bucket(pid))
         return ("write", ks, args)
 
     async def _locked(self, p: Pass, absent: dict[int, list[str]], period: int) -> None:

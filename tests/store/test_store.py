@@ -118,16 +118,6 @@ async def test_activity_buckets_stay_small_listpacks(store: Store, clean_redis) 
         assert sum(sizes) == 3000
         assert max(sizes) < 128, "a bucket outgrew the listpack encoding"
         assert {r.object("encoding", f"{base}a:{n}") for n in range(64)} == {"listpack"}
-        assert r.hget(f"{base}a:{_bucket('player-1000000', 64)}", "player-1000000") == "7"
-
-
-def _bucket(player_id: str, buckets: int) -> int:
-    """The Lua bucket function, again, to check the scripts put a player where expected."""
-    h = 2166136261
-    for byte in player_id.encode():
-        h ^= byte
-        h = (h * 403 + (h % 256) * 16777216) % 4294967296
-    return h % buckets
 
 
 async def test_a_deletion_cut_short_is_finished_before_the_id_is_reused(

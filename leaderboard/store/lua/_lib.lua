@@ -8,15 +8,23 @@ local function fmt(n)
   return string.format('%d', n)
 end
 
--- Bucket of a player id: 32-bit FNV-1a, the multiply split so doubles stay exact.
-local function bucket_of(id, buckets)
+-- Bucket of a player id under the board's hash (meta.hash, see store/buckets.py, which
+-- computes the same numbers): 'radix' reads the id as a base-256 number modulo a prime
+-- and multiplies it on; boards from before it keep 32-bit FNV-1a (the multiply split so
+-- doubles stay exact).
+local function bucket_of(id, meta)
+  if meta.hash == 'radix' then
+    local h = 0
+    for i = 1, #id do h = (h * 256 + string.byte(id, i)) % 67108859 end
+    return h * 48271 % 67108859 % meta.buckets
+  end
   local h = 2166136261
   for i = 1, #id do
     h = bit.bxor(h, string.byte(id, i))
     if h < 0 then h = h + 4294967296 end
     h = (h * 403 + (h % 256) * 16777216) % 4294967296
   end
-  return h % buckets
+  return h % meta.buckets
 end
 
 local function base_of(zkey)
@@ -38,7 +46,7 @@ end
 -- the period anchor (see period_at); cur: the newest period the region entered.
 local function check_meta(meta_key, version)
   local m = redis.call('HMGET', meta_key, 'version', 'mode', 'buckets', 'top', 'sign', 'mv',
-    'p0', 't0', 'every', 'cur')
+    'p0', 't0', 'every', 'cur', 'hash')
   if not m[1] then
     return redis.error_reply('NOBOARD board is gone')
   end
@@ -47,7 +55,7 @@ local function check_meta(meta_key, version)
   end
   return {mode = m[2], buckets = tonumber(m[3]), top = tonumber(m[4]), sign = tonumber(m[5]),
     mv = tonumber(m[6] or '0'), p0 = tonumber(m[7] or '1'), t0 = tonumber(m[8] or '0'),
-    every = m[9] or 'never', cur = tonumber(m[10] or '1')}
+    every = m[9] or 'never', cur = tonumber(m[10] or '1'), hash = m[11] or 'fnv1a'}
 end
 
 -- Periods: the same numbers as leaderboard/periods.py. Boundaries passed between the
@@ -129,14 +137,14 @@ local function has_metadata(v)
   return string.byte(v, 1) == 0 and string.byte(v, 2) == 123
 end
 
-local function name_of(base, named, buckets, pid)
+local function name_of(base, named, meta, pid)
   if not named then return false end
-  return redis.call('HGET', base .. 'n:' .. bucket_of(pid, buckets), pid)
+  return redis.call('HGET', base .. 'n:' .. bucket_of(pid, meta), pid)
 end
 
 -- Entries of zset positions [start, stop], flat: id, score, name, ... (names false when
 -- not wanted: a merged page asks those of its own entries only, see names.lua).
-local function slice(zkey, start, stop, buckets, nameless)
+local function slice(zkey, start, stop, meta, nameless)
   local out = {}
   if stop < start then return out end
   local base = base_of(zkey)
@@ -146,7 +154,7 @@ local function slice(zkey, start, stop, buckets, nameless)
     local pid = items[i]
     out[#out + 1] = pid
     out[#out + 1] = items[i + 1]
-    out[#out + 1] = name_of(base, named, buckets, pid)
+    out[#out + 1] = name_of(base, named, meta, pid)
   end
   return out
 end

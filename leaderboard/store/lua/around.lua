@@ -39,7 +39,7 @@ for i, meta in ipairs(metas) do
   local z = KEYS[2 * i]
   local pos, here = position(z)
   local start = math.max(0, pos - radius)
-  local items = slice(z, start, pos + here + radius - 1, meta.buckets, ARGV[5] == '1')
+  local items = slice(z, start, pos + here + radius - 1, meta, ARGV[5] == '1')
   local better
   if #items > 0 then better = count_better(z, items[2]) else better = count_better(z, score) end
   local nameless = ARGV[5] == '1' and redis.call('EXISTS', base_of(z) .. 'named')

@@ -38,7 +38,7 @@ end
 if redis.call('ZCARD', z) <= most then
   local players = redis.call('ZRANGE', z, 0, -1)
   for _, pid in ipairs(players) do
-    local b = bucket_of(pid, meta.buckets)
+    local b = bucket_of(pid, meta)
     local at = redis.call('HGET', base .. 'a:' .. b, pid)
     if at then sweep(pid, at, b) end
   end

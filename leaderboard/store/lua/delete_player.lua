@@ -17,7 +17,7 @@ local score = redis.call('ZSCORE', z, pid)
 local touched = false
 if score then
   touched = #set_score(ev, z, pid, nil, tonumber(score)) > 0
-  local b = bucket_of(pid, meta.buckets)
+  local b = bucket_of(pid, meta)
   redis.call('HDEL', base .. 'a:' .. b, pid)
   redis.call('HDEL', base .. 'n:' .. b, pid)
   removed = 1

@@ -12,7 +12,7 @@ for k = 1, #KEYS, 4 do
   local meta = check_meta(KEYS[k], ARGV[1])
   if meta.err then return meta end
   local named = redis.call('EXISTS', base_of(KEYS[k + 1]) .. 'named') == 1
-  zsets[#zsets + 1] = {KEYS[k + 1], meta.buckets, named}
+  zsets[#zsets + 1] = {KEYS[k + 1], meta, named}
   regions[#regions + 1] = {redis.call('ZCARD', KEYS[k + 1]), redis.call('HGETALL', KEYS[k + 2]),
     redis.call('HGETALL', KEYS[k + 3]), meta.mv}
 end

@@ -9,5 +9,5 @@ if meta.err then return meta end
 local base = base_of(KEYS[2])
 local named = redis.call('EXISTS', base .. 'named') == 1
 local out = {}
-for i = 2, #ARGV do out[#out + 1] = name_of(base, named, meta.buckets, ARGV[i]) end
+for i = 2, #ARGV do out[#out + 1] = name_of(base, named, meta, ARGV[i]) end
 return out

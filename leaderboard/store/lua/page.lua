@@ -11,7 +11,7 @@
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
 local z = KEYS[2]
-local items = slice(z, tonumber(ARGV[2]), tonumber(ARGV[3]), meta.buckets, ARGV[5] == '1')
+local items = slice(z, tonumber(ARGV[2]), tonumber(ARGV[3]), meta, ARGV[5] == '1')
 local better = 0
 if #items > 0 then better = count_better(z, items[2]) end
 local outs, ins = {}, {}

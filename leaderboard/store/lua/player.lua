@@ -16,7 +16,7 @@ for k = 1, #KEYS, 4 do
   local name = false
   if here then
     local base = base_of(z)
-    name = name_of(base, redis.call('EXISTS', base .. 'named') == 1, meta.buckets, pid)
+    name = name_of(base, redis.call('EXISTS', base .. 'named') == 1, meta, pid)
     score = here
   end
   found[#found + 1] = {here or false, name, 0, redis.call('ZCARD', z),

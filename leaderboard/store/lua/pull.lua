@@ -28,7 +28,7 @@ for i = 7, #ARGV do
   if score then
     score = tonumber(score)
     if #set_score(ev, z, pid, nil, score) > 0 then touched = true end
-    local b = bucket_of(pid, meta.buckets)
+    local b = bucket_of(pid, meta)
     redis.call('HDEL', base .. 'a:' .. b, pid)
     name = redis.call('HGET', base .. 'n:' .. b, pid) or ''
     redis.call('HDEL', base .. 'n:' .. b, pid)

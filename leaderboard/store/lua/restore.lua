@@ -6,7 +6,7 @@
 -- period, then player ids.
 -- Answers {snapshot}. A region that entered a later period meanwhile gets its players back
 -- in the archive without events or snapshot: its stream and the mirror are past that.
-local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign', 'cur')
+local m = redis.call('HMGET', KEYS[1], 'buckets', 'top', 'sign', 'cur', 'hash')
 if not m[1] then return {{}} end
 local ev = events(m[2], m[3], ARGV[2], ARGV[1])
 ev.period = tonumber(ARGV[4])
@@ -21,7 +21,7 @@ for i = 5, #ARGV do
     local owner, _, score, name = parse_out(record)
     if owner == token and not redis.call('ZSCORE', z, pid) then
       if #set_score(ev, z, pid, score, nil) > 0 then touched = true end
-      local b = bucket_of(pid, tonumber(m[1]))
+      local b = bucket_of(pid, {buckets = tonumber(m[1]), hash = m[5]})
       redis.call('HSET', base .. 'a:' .. b, pid, now)
       if name ~= '' then
         redis.call('HSET', base .. 'n:' .. b, pid, name)

@@ -8,8 +8,9 @@
 -- the request is not idempotent), ARGV[8] how long KEYS[2] lives (ms), ARGV[9] the
 -- period the locked path pulled its players in ("" on the fast path), ARGV[10]
 -- the count C of locked players, then C triples (player id, carried internal score or "",
--- carried name), then triples: player id, internal score, what is shown (name and
--- metadata in the form of store/shown.py; "" keeps what is stored).
+-- carried name), then quadruples: player id, internal score, what is shown (name and
+-- metadata in the form of store/shown.py; "" keeps what is stored), and the player's
+-- bucket (store/buckets.py: the caller hashes the id, at C speed where Lua would not).
 -- The chunk goes to the region's current period (period_at): its zset, activity, names
 -- and move records are the keys under that period's base; the first write of a period
 -- enters it (enter_period). The locked path's period must not have ended (else PERIOD).
@@ -29,7 +30,7 @@
 
 local meta = check_meta(KEYS[1], ARGV[1])
 if meta.err then return meta end
-local mode, buckets = meta.mode, meta.buckets
+local mode = meta.mode
 local period = period_at(meta, tonumber(ARGV[2]))
 if ARGV[9] ~= '' then
   if period > tonumber(ARGV[9]) then return redis.error_reply('PERIOD ' .. period) end
@@ -88,7 +89,7 @@ end
 -- once; the loop below keeps found up to date as it writes (false stands for none).
 -- A player absent from here has a score elsewhere, so its range is checked once it came.
 local found, brought, seen, absent, away = {}, {}, {}, {}, {}
-for i = first, #ARGV, 3 do
+for i = first, #ARGV, 4 do
   local pid = ARGV[i]
   if found[pid] == nil then
     local old, carried = stored(pid)
@@ -101,7 +102,7 @@ for i = first, #ARGV, 3 do
   if mode == 'incr' and not away[pid] then
     local new = combine(seen[pid] or nil, tonumber(ARGV[i + 1]))
     if new > LIMIT or new < -LIMIT then
-      return redis.error_reply('RANGE ' .. ((i - first) / 3))
+      return redis.error_reply('RANGE ' .. ((i - first) / 4))
     end
     seen[pid] = new
   end
@@ -115,9 +116,9 @@ local entered = enter_period(KEYS[1], meta, period, ev)
 
 local out, any_name, any_meta, touched = {}, false, false, false
 local described = redis.call('EXISTS', base .. 'described') == 1
-for i = first, #ARGV, 3 do
+for i = first, #ARGV, 4 do
   local pid, val, name = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  local b = bucket_of(pid, buckets)
+  local b = ARGV[i + 3]
   local old, carried = found[pid] or nil, brought[pid] or nil
   brought[pid] = false
   if locked[pid] then
