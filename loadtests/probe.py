@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import re
 import time
@@ -29,7 +30,7 @@ from urllib.parse import urlparse
 
 from loadtests._support import percentile
 
-BOARD = "default"
+BOARD = os.environ.get("LEADERBOARD_BENCH_BOARD", "default")  # as locustfile.py
 LENGTH = re.compile(rb"(?im)^content-length:\s*(\d+)")
 TIMEOUT = 5.0
 
@@ -103,9 +104,10 @@ class Client:
 
 
 async def probe(
-    url: str, players: int, rate: float, seconds: float, seed: int = 1
+    url: str, players: int, rate: float, seconds: float, seed: int = 1, kinds: int = len(KINDS)
 ) -> dict[str, Endpoint]:
-    """Requests at Poisson times of `rate` per second for `seconds`, the three kinds in turn."""
+    """Requests at Poisson times of `rate` per second for `seconds`, the first ``kinds``
+    kinds in turn."""
     rng = random.Random(seed)
     client = Client(url)
     found: dict[str, Endpoint] = {}
@@ -131,7 +133,7 @@ async def probe(
     sent = 0
     while (due := due + rng.expovariate(rate)) < end:
         await asyncio.sleep(max(0.0, due - loop.time()))
-        kind = KINDS[sent % len(KINDS)]
+        kind = KINDS[sent % kinds]
         sent += 1
         task = asyncio.create_task(one(kind, path(kind, players, rng)))
         running.add(task)
@@ -148,9 +150,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="requests/s, all kinds (50)")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--delay", type=float, default=0.0, help="wait this long before")
+    parser.add_argument(
+        "--kinds", type=int, default=len(KINDS), help="the first N kinds (3: no lookups)"
+    )
     args = parser.parse_args()
     time.sleep(args.delay)
-    found = asyncio.run(probe(args.url, args.players, args.rate, args.seconds))
+    found = asyncio.run(probe(args.url, args.players, args.rate, args.seconds, 1, args.kinds))
     print(json.dumps({name: e.summary(args.seconds) for name, e in found.items()}))
 
 

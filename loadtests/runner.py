@@ -41,6 +41,7 @@ import redis
 from leaderboard.store import Store
 from loadtests._support import busy_seconds, children, cpu_seconds, steal_seconds
 from loadtests.bulk import bulk_load
+from loadtests.probe import KINDS as PROBE_KINDS
 from loadtests.quick import Server
 from tests.redis_process import PRIMARY_ARGS, RedisProcess, replica_of, wait_replicated
 
@@ -67,6 +68,7 @@ class Scenario:
     servers: int = 0  # GameServer users exactly (0: locust's weights decide)
     write_rate: float = 0.0  # updates/s the GameServer users aim at together (0: flat out)
     big: bool = False  # on the board grown to --players (the others use --base-players)
+    probed: bool = False  # loadtests.probe reads beside it even with no GameClient users
 
 
 SCENARIOS = {
@@ -92,13 +94,15 @@ def ids_by_region(first: int, players: int) -> list[tuple[str, range]]:
     return [(r, range(first + (k - first) % count, players, count)) for k, r in enumerate(REGIONS)]
 
 
-async def preload(redis_url: str, first: int, players: int, inflight: int = 4) -> float:
+async def preload(
+    redis_url: str, first: int, players: int, inflight: int = 4, board: str = BOARD
+) -> float:
     """Writes players [first, players) with the bulk loader (bulk.py); answers players/s."""
     store = Store.connect(redis_url, inflight * 2, 60.0)
     try:
-        record = await store.load_board(BOARD)
+        record = await store.load_board(board)
         if record is None:
-            raise RuntimeError(f"board {BOARD!r} does not exist (the server creates it)")
+            raise RuntimeError(f"board {board!r} does not exist")
         took = await bulk_load(store, record, ids_by_region(first, players), seed=7)
     finally:
         await store.close()
@@ -231,7 +235,8 @@ def run_locust(
     if s.servers:
         env["LEADERBOARD_BENCH_SERVERS"] = str(s.servers)
         users["GameServer"] = s.servers
-        users["GameClient"] = s.users - s.servers
+        if s.users > s.servers:
+            users["GameClient"] = s.users - s.servers
     else:
         users[s.classes[0]] = s.users
     if s.write_rate:
@@ -274,10 +279,11 @@ def run_locust(
 
 def start_probe(s: Scenario, args: argparse.Namespace, players: int) -> subprocess.Popen | None:
     """loadtests.probe beside locust's readers, over the window their users run."""
-    if "GameClient" not in s.classes or not args.probe_rate:
+    if not args.probe_rate or not (s.probed or "GameClient" in s.classes):
         return None
     cmd = [sys.executable, "-m", "loadtests.probe", "--url", args.read_host or args.service_url]
     cmd += ["--players", str(players), "--rate", str(args.probe_rate)]
+    cmd += ["--kinds", str(getattr(args, "probe_kinds", len(PROBE_KINDS)))]
     cmd += ["--seconds", str(max(1, args.seconds - PROBE_MARGIN)), "--delay", str(PROBE_START)]
     return subprocess.Popen(cmd, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
 
@@ -355,8 +361,9 @@ def ceiling(redis_url: str, requests: int) -> dict[str, Any]:
     return {"ok": True, "zadd_per_s": float(found[-1]), "command": " ".join(cmd)}
 
 
-def peer(redis_url: str, seconds: float) -> dict[str, Any]:
-    """The agoragames library in a subprocess, from its own directory (see peer.py)."""
+def peer(redis_url: str, seconds: float, players: int = 0) -> dict[str, Any]:
+    """The agoragames library in a subprocess, from its own directory (see peer.py); with
+    ``players``, its pipelined rank_members into a board of that size."""
     if not (PEER_DIR / "redis" / "__init__.py").exists():
         # Its own directory with the redis-py it was written for; not into site-packages,
         # where its `leaderboard` package would shadow the service's own.
@@ -367,7 +374,9 @@ def peer(redis_url: str, seconds: float) -> dict[str, Any]:
             return {"ok": False, "error": f"pip install {PEER}: {done.stderr[-500:]}"}
     env = dict(os.environ, PYTHONPATH=str(PEER_DIR))
     cmd = [sys.executable, str(HERE / "peer.py"), redis_url, str(seconds)]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    cmd += [str(players)] if players else []
+    timeout = seconds + 60 + players / 20_000
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     redis.Redis.from_url(redis_url).delete("lb:peer-agoragames", "lb:peer-agoragames:member_data")
     try:
         return {"library": PEER, **json.loads(done.stdout.strip().splitlines()[-1])}

@@ -1,0 +1,190 @@
+"""Issue 17's four targets in one run, each printed with its ceiling and peer of the same run.
+
+    python -m loadtests.targets [--players 1000000] [--seconds 60] [--workers 2]
+
+1. Redis CPU per applied update of the write script, against a plain pipelined ZADD into a
+   set of the same size (loadtests.write_cost, its own Redis): at most 1.5x.
+2. Batch updates/s over HTTP on a `set` board of --players, every update a fresh random
+   score, from locust (`write`) and from the lean generator (wrk, loadtests.lean): at least
+   100,000/s; from 10M players on, at least 0.75 of the peer library's pipelined ZADDs
+   into a set of that size on the same Redis.
+3. p99 of the three global reads (top 100, rank, around-me), timed by loadtests.probe at
+   --read-rate in all, while locust's game servers post --write-rate updates/s: under 10 ms.
+4. Single-score posts/s from the lean generator: at least 15,000 with p99 under 10 ms.
+
+The stack is runner.py's (its own redis-server and `leaderboard serve --workers N`); the
+ceiling is redis-benchmark's pipelined ZADD on that Redis, the peer the agoragames library.
+Each phase prints who used the two cores. Figures go to loadtests/results/targets-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import urllib.request
+from dataclasses import asdict
+from typing import Any
+
+import redis
+
+from loadtests import runner, write_cost
+from loadtests.lean import Lean, run_wrk
+
+BOARD = "bench"
+
+
+def create_board(service_url: str) -> None:
+    body = json.dumps({"regions": list(runner.REGIONS), "mode": "set"}).encode()
+    request = urllib.request.Request(
+        f"{service_url}/v1/boards/{BOARD}", body, {"Content-Type": "application/json"}, method="PUT"
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status in (200, 201), answer.status
+
+
+def zadds(redis_url: str) -> int:
+    """ZADDs Redis ran so far, those of scripts included: updates that changed a score."""
+    stats = redis.Redis.from_url(redis_url).info("commandstats")
+    return int(stats.get("cmdstat_zadd", {}).get("calls", 0))
+
+
+def lean(
+    args: argparse.Namespace, pids: dict[str, int | None], batch: int, connections: int
+) -> tuple[Lean, dict[str, float | None]]:
+    """A wrk run, with the CPU of each process over it."""
+    samplers: list[runner.CpuSampler] = []
+
+    def meter(pid: int) -> None:
+        samplers.append(runner.CpuSampler({**pids, "wrk": pid}))
+        samplers[0].thread.start()
+
+    began = time.time()
+    figure = run_wrk(
+        args.service_url, BOARD, ",".join(runner.REGIONS), args.players, batch, connections,
+        args.seconds, meter,
+    )  # fmt: skip
+    ended = began + args.seconds - 0.5  # wrk still runs (a gone process counts nothing)
+    samplers[0].stop.set()
+    samplers[0].thread.join()
+    return figure, samplers[0].busy(began, ended)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def report(out: dict[str, Any], players: int) -> list[str]:
+    """The table: per target, what was measured, against what, met or missed."""
+    lines = [f"{'target':<44} {'measured':<38} {'same run':<36} verdict"]
+    ceil = out["ceiling"].get("zadd_per_s")
+    peer = out["peer"].get("members_per_s")
+    beside = f"ceiling {ceil:,.0f}/s, peer {peer:,.0f}/s" if ceil and peer else "not measured"
+    ratios = out["cost"]["ratios"]
+    lines.append(
+        f"{'1. Redis CPU/update <= 1.5x plain ZADD':<44} "
+        f"{' / '.join(f'{r:.2f}x' for r in ratios):<38} "
+        f"{'ZADD ' + ' / '.join(f'{z:.1f}' for z in out['cost']['zadd_us']) + ' us':<36} "
+        f"{verdict(max(ratios) <= write_cost.TARGET)}"
+    )
+    big = players >= 10_000_000
+    for name in ("write", "lean-write"):
+        rate = out[name]["updates_per_s"]
+        goal = 0.75 * peer if big and peer else 100_000
+        what = f"2. batch updates/s >= {goal:,.0f} ({name})"
+        lines.append(f"{what:<44} {rate:<38,.0f} {beside:<36} {verdict(rate >= goal)}")
+    probes = out["reads"]["probe"]
+    worst = max((p["p99"] for p in probes), default=float("inf"))
+    short = {"GET /top global": "top", "GET /players/{id}": "rank"}
+    names = [short.get(p["name"][7:], "around") for p in probes]
+    shown = ", ".join(f"{n} {p['p99']:.1f}" for n, p in zip(names, probes, strict=True))
+    held = out["reads"]["updates_per_s"]
+    lines.append(
+        f"{'3. global reads p99 < 10 ms (ms)':<44} {shown:<38} "
+        f"{f'writes held {held:,.0f}/s':<36} {verdict(worst < 10)}"
+    )
+    single = out["lean-single"]
+    ok = single["posts_per_s"] >= 15_000 and single["p99_ms"] < 10
+    measured = f"{single['posts_per_s']:,.0f}/s, p99 {single['p99_ms']:.1f} ms"
+    lines.append(f"{'4. single posts >= 15,000/s, p99 < 10 ms':<44} {measured:<38} {'':<36} "
+                 f"{verdict(ok)}")  # fmt: skip
+    lines.append(f"Redis memory: {out['bytes_per_player']} B/player (at most 150 at 10M)")
+    return lines
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    runner.RESULTS.mkdir(exist_ok=True)
+    out: dict[str, Any] = {"started": stamp, "machine": runner.machine(), "args": vars(args)}
+    print(f"== 1. write cost: {args.players:,} players (loadtests.write_cost, its own Redis)")
+    cost = asyncio.run(write_cost.measure(args.players, args.cost_updates, 2))
+    out["cost"] = {**asdict(cost), "ratios": cost.ratios}
+    ns = argparse.Namespace(
+        redis_url=None, service_url=None, replica=False, read_url="", read_host="",
+        read_workers=0, probe_kinds=3, workers=args.workers, seconds=args.seconds, batch=1000,
+        write_rate=args.write_rate, read_rate=0, probe_rate=args.read_rate, locust_processes=2,
+    )  # fmt: skip
+    os.environ["LEADERBOARD_BENCH_BOARD"] = BOARD
+    with runner.stack(ns) as pids:
+        args.service_url = ns.service_url
+        create_board(ns.service_url)
+        rate = asyncio.run(runner.preload(ns.redis_url, 0, args.players, board=BOARD))
+        print(f"== board {BOARD!r} (set mode): {args.players:,} players at {rate:,.0f}/s")
+        scenarios = {
+            "write": runner.SCENARIOS["write"],
+            "reads": runner.Scenario(
+                "reads", ("GameServer",), 8, "global reads timed by the probe beside writes",
+                servers=8, write_rate=args.write_rate, probed=True,
+            ),
+        }  # fmt: skip
+        for name in ("write", "lean-write", "reads", "lean-single"):
+            before = zadds(ns.redis_url)
+            print(f"\n== {name}")
+            if name in scenarios:
+                prefix = runner.RESULTS / f"targets-{stamp}-{name}"
+                result = runner.run_locust(scenarios[name], ns, args.players, prefix, pids)
+                runner.print_result(result)
+                out[name] = asdict(result)
+                out[name]["probe"] = [
+                    asdict(e) for e in result.endpoints if e.name.startswith("probe: ")
+                ]
+                updates = result.updates_per_s * args.seconds
+            else:
+                batch, connections = (1000, 4) if name == "lean-write" else (0, 64)
+                figure, cpu = lean(args, pids, batch, connections)
+                print(f"  {figure}\n  CPU (% of one core): {cpu}")
+                out[name] = {**asdict(figure), "cpu": cpu}
+                updates = figure.updates_per_s * args.seconds
+            changed = (zadds(ns.redis_url) - before) / max(updates, 1)
+            out[name]["changed_share"] = round(changed, 3)
+            print(f"  ZADDs per update: {changed:.2f} (an update that changes no score makes none;"
+                  " the global top N's own make a few more)")  # fmt: skip
+        memory = redis.Redis.from_url(ns.redis_url).info("memory")
+        out["bytes_per_player"] = round(int(memory["used_memory"]) / args.players, 1)
+        out["ceiling"] = runner.ceiling(ns.redis_url, 1_000_000)
+        out["peer"] = runner.peer(ns.redis_url, 5.0, args.players)
+    out["report"] = report(out, args.players)
+    print("\n" + "\n".join(out["report"]))
+    print(f"ceiling: {out['ceiling'].get('command', out['ceiling'].get('error'))}")
+    print(f"peer: {runner.PEER} rank_members, 1,000 per call into {args.players:,} members")
+    path = runner.RESULTS / f"targets-{stamp}.json"
+    path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    print(f"wrote {path}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.targets", description=__doc__)
+    parser.add_argument("--players", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=60, help="each HTTP phase (60)")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (2)")
+    parser.add_argument("--cost-updates", type=int, default=200_000)
+    parser.add_argument("--write-rate", type=float, default=50_000, help="updates/s of `reads`")
+    parser.add_argument("--read-rate", type=float, default=500, help="probe reads/s of `reads`")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
