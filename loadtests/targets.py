@@ -34,6 +34,7 @@ from loadtests import runner, write_cost
 from loadtests.lean import Lean, run_wrk
 
 BOARD = "bench"
+PHASES = ("cost", "write", "lean-write", "reads", "lean-single")
 
 
 def create_board(service_url: str) -> None:
@@ -82,45 +83,56 @@ def report(out: dict[str, Any], players: int) -> list[str]:
     ceil = out["ceiling"].get("zadd_per_s")
     peer = out["peer"].get("members_per_s")
     beside = f"ceiling {ceil:,.0f}/s, peer {peer:,.0f}/s" if ceil and peer else "not measured"
-    ratios = out["cost"]["ratios"]
-    lines.append(
-        f"{'1. Redis CPU/update <= 1.5x plain ZADD':<44} "
-        f"{' / '.join(f'{r:.2f}x' for r in ratios):<38} "
-        f"{'ZADD ' + ' / '.join(f'{z:.1f}' for z in out['cost']['zadd_us']) + ' us':<36} "
-        f"{verdict(max(ratios) <= write_cost.TARGET)}"
-    )
+    if "cost" in out:
+        ratios = out["cost"]["ratios"]
+        lines.append(
+            f"{'1. Redis CPU/update <= 1.5x plain ZADD':<44} "
+            f"{' / '.join(f'{r:.2f}x' for r in ratios):<38} "
+            f"{'ZADD ' + ' / '.join(f'{z:.1f}' for z in out['cost']['zadd_us']) + ' us':<36} "
+            f"{verdict(max(ratios) <= write_cost.TARGET)}"
+        )
     big = players >= 10_000_000
     for name in ("write", "lean-write"):
+        if name not in out:
+            continue
         rate = out[name]["updates_per_s"]
         goal = 0.75 * peer if big and peer else 100_000
         what = f"2. batch updates/s >= {goal:,.0f} ({name})"
         lines.append(f"{what:<44} {rate:<38,.0f} {beside:<36} {verdict(rate >= goal)}")
-    probes = out["reads"]["probe"]
+    if "reads" in out:
+        lines.append(reads_row(out["reads"]))
+    if "lean-single" in out:
+        single = out["lean-single"]
+        ok = single["posts_per_s"] >= 15_000 and single["p99_ms"] < 10
+        measured = f"{single['posts_per_s']:,.0f}/s, p99 {single['p99_ms']:.1f} ms"
+        lines.append(f"{'4. single posts >= 15,000/s, p99 < 10 ms':<44} {measured:<38} "
+                     f"{'':<36} {verdict(ok)}")  # fmt: skip
+    lines.append(f"Redis memory: {out['bytes_per_player']} B/player (at most 150 at 10M)")
+    return lines
+
+
+def reads_row(reads: dict[str, Any]) -> str:
+    probes = reads["probe"]
     worst = max((p["p99"] for p in probes), default=float("inf"))
     short = {"GET /top global": "top", "GET /players/{id}": "rank"}
     names = [short.get(p["name"][7:], "around") for p in probes]
     shown = ", ".join(f"{n} {p['p99']:.1f}" for n, p in zip(names, probes, strict=True))
-    held = out["reads"]["updates_per_s"]
-    lines.append(
+    held = reads["updates_per_s"]
+    return (
         f"{'3. global reads p99 < 10 ms (ms)':<44} {shown:<38} "
         f"{f'writes held {held:,.0f}/s':<36} {verdict(worst < 10)}"
     )
-    single = out["lean-single"]
-    ok = single["posts_per_s"] >= 15_000 and single["p99_ms"] < 10
-    measured = f"{single['posts_per_s']:,.0f}/s, p99 {single['p99_ms']:.1f} ms"
-    lines.append(f"{'4. single posts >= 15,000/s, p99 < 10 ms':<44} {measured:<38} {'':<36} "
-                 f"{verdict(ok)}")  # fmt: skip
-    lines.append(f"Redis memory: {out['bytes_per_player']} B/player (at most 150 at 10M)")
-    return lines
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runner.RESULTS.mkdir(exist_ok=True)
     out: dict[str, Any] = {"started": stamp, "machine": runner.machine(), "args": vars(args)}
-    print(f"== 1. write cost: {args.players:,} players (loadtests.write_cost, its own Redis)")
-    cost = asyncio.run(write_cost.measure(args.players, args.cost_updates, 2))
-    out["cost"] = {**asdict(cost), "ratios": cost.ratios}
+    phases = args.phases.split(",")
+    if "cost" in phases:
+        print(f"== cost: {args.players:,} players (loadtests.write_cost, its own Redis)")
+        cost = asyncio.run(write_cost.measure(args.players, args.cost_updates, 2))
+        out["cost"] = {**asdict(cost), "ratios": cost.ratios}
     ns = argparse.Namespace(
         redis_url=None, service_url=None, replica=False, read_url="", read_host="",
         read_workers=0, probe_kinds=3, workers=args.workers, seconds=args.seconds, batch=1000,
@@ -139,7 +151,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 servers=8, write_rate=args.write_rate, probed=True,
             ),
         }  # fmt: skip
-        for name in ("write", "lean-write", "reads", "lean-single"):
+        for name in (p for p in PHASES[1:] if p in phases):
             before = zadds(ns.redis_url)
             print(f"\n== {name}")
             if name in scenarios:
@@ -163,8 +175,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   " the global top N's own make a few more)")  # fmt: skip
         memory = redis.Redis.from_url(ns.redis_url).info("memory")
         out["bytes_per_player"] = round(int(memory["used_memory"]) / args.players, 1)
-        out["ceiling"] = runner.ceiling(ns.redis_url, 1_000_000)
-        out["peer"] = runner.peer(ns.redis_url, 5.0, args.players)
+        out["ceiling"] = runner.ceiling(ns.redis_url, 1_000_000) if args.ceilings else {}
+        out["peer"] = runner.peer(ns.redis_url, 5.0, args.players) if args.ceilings else {}
     out["report"] = report(out, args.players)
     print("\n" + "\n".join(out["report"]))
     print(f"ceiling: {out['ceiling'].get('command', out['ceiling'].get('error'))}")
@@ -183,7 +195,13 @@ def main() -> None:
     parser.add_argument("--cost-updates", type=int, default=200_000)
     parser.add_argument("--write-rate", type=float, default=50_000, help="updates/s of `reads`")
     parser.add_argument("--read-rate", type=float, default=500, help="probe reads/s of `reads`")
-    run(parser.parse_args())
+    parser.add_argument("--phases", default=",".join(PHASES), help=",".join(PHASES))
+    parser.add_argument("--no-ceilings", dest="ceilings", action="store_false",
+                        help="skip redis-benchmark and the peer library")  # fmt: skip
+    args = parser.parse_args()
+    if set(args.phases.split(",")) - set(PHASES):
+        parser.error(f"--phases: some of {','.join(PHASES)}")
+    run(args)
 
 
 if __name__ == "__main__":
