@@ -354,7 +354,7 @@ def ceiling(redis_url: str, requests: int) -> dict[str, Any]:
     cmd += ["-n", str(requests), "-r", "10000000", "-q"]
     cmd += ["zadd", "lb:bench", "__rand_int__", "member:__rand_int__"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
-    redis.Redis.from_url(redis_url).delete("lb:bench")
+    redis.Redis.from_url(redis_url).unlink("lb:bench")
     found = re.findall(r"([\d.]+) requests per second", out.replace("\r", "\n"))
     if not found:
         return {"ok": False, "error": out[-500:], "command": " ".join(cmd)}
@@ -377,7 +377,7 @@ def peer(redis_url: str, seconds: float, players: int = 0) -> dict[str, Any]:
     cmd += [str(players)] if players else []
     timeout = seconds + 60 + players / 20_000
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-    redis.Redis.from_url(redis_url).delete("lb:peer-agoragames", "lb:peer-agoragames:member_data")
+    redis.Redis.from_url(redis_url).unlink("lb:peer-agoragames", "lb:peer-agoragames:member_data")
     try:
         return {"library": PEER, **json.loads(done.stdout.strip().splitlines()[-1])}
     except (IndexError, ValueError):
