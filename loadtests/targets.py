@@ -128,11 +128,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runner.RESULTS.mkdir(exist_ok=True)
     out: dict[str, Any] = {"started": stamp, "machine": runner.machine(), "args": vars(args)}
+    path = runner.RESULTS / f"targets-{stamp}.json"
+
+    def save() -> None:
+        """After every phase: a run cut short keeps what it measured."""
+        path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+
     phases = args.phases.split(",")
     if "cost" in phases:
         print(f"== cost: {args.players:,} players (loadtests.write_cost, its own Redis)")
         cost = asyncio.run(write_cost.measure(args.players, args.cost_updates, 2))
         out["cost"] = {**asdict(cost), "ratios": cost.ratios}
+        save()
     ns = argparse.Namespace(
         redis_url=None, service_url=None, replica=False, read_url="", read_host="",
         read_workers=0, probe_kinds=3, workers=args.workers, seconds=args.seconds, batch=1000,
@@ -171,6 +178,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 updates = figure.updates_per_s * args.seconds
             changed = (zadds(ns.redis_url) - before) / max(updates, 1)
             out[name]["changed_share"] = round(changed, 3)
+            save()
             print(f"  ZADDs per update: {changed:.2f} (an update that changes no score makes none;"
                   " the global top N's own make a few more)")  # fmt: skip
         memory = redis.Redis.from_url(ns.redis_url).info("memory")
@@ -181,8 +189,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print("\n" + "\n".join(out["report"]))
     print(f"ceiling: {out['ceiling'].get('command', out['ceiling'].get('error'))}")
     print(f"peer: {runner.PEER} rank_members, 1,000 per call into {args.players:,} members")
-    path = runner.RESULTS / f"targets-{stamp}.json"
-    path.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    save()
     print(f"wrote {path}")
     return out
 
