@@ -95,7 +95,7 @@ def fresh(templates: list[bytes], scores: int) -> bytes:
 # scores in (a C-speed %-format). Encoded in each user's on_start, they held the process's
 # loop for ~70 ms per GameServer user while the users started earlier had requests in
 # flight, whose clocks counted it: a few % of a 30 s run's requests, enough to be its p99.
-BATCH_BODIES = _batches(50, os.getpid())
+BATCH_BODIES = _batches(400, os.getpid())  # 400,000 players per process
 SINGLE_BODIES = _singles(1000, os.getpid() + 1)
 
 

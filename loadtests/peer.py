@@ -1,11 +1,11 @@
 """The peer: the PyPI `leaderboard` library (agoragames) ranking members.
 
-    PYTHONPATH=<dir holding that library> python loadtests/peer.py REDIS_URL SECONDS [PLAYERS]
+    PYTHONPATH=<dir of that library> python loadtests/peer.py REDIS_URL SECONDS [PLAYERS [fill]]
 
-Without PLAYERS: `rank_member`, one call at a time. With PLAYERS: its board is first filled
-with that many members (untimed), then `rank_members` gets 1,000 members with fresh
-scores per call, which it sends as one pipeline of ZADDs: the bare pipelined ZADD rate
-of a Python client into a set of the size of ours.
+Without PLAYERS: `rank_member`, one call at a time. With PLAYERS and `fill`: fills its board
+with that many members. With PLAYERS alone: `rank_members` of 1,000 members with fresh
+scores per call, which it sends as one pipeline of ZADDs, into that board; the runner
+starts two of them at once, so that Redis, not one Python client, sets the rate.
 
 It is what a Python developer would pick instead of this service, so `python -m loadtests`
 runs it against the same Redis and prints our rates as multiples of its rate. It must be run
@@ -57,21 +57,23 @@ def measure(url: str, seconds: float) -> dict[str, object]:
     return {"ok": True, "calls_per_s": round(calls / took, 1), "calls": calls, **versions}
 
 
-def pipelined(url: str, seconds: float, players: int) -> dict[str, object]:
-    """rank_members in calls of 1,000 into a board of ``players`` members."""
+def pipelined(url: str, seconds: float, players: int, fill: bool) -> dict[str, object]:
+    """rank_members in calls of 1,000 into a board of ``players`` members (or its fill)."""
     try:
         from leaderboard.leaderboard import Leaderboard
     except Exception as exc:
         return {"ok": False, "error": f"import: {type(exc).__name__}: {exc}"}
     parsed = urlparse(url)
     board = Leaderboard(KEY, host=parsed.hostname, port=parsed.port, db=0)
-    rng = random.Random(8)
+    rng = random.Random()
     try:
-        for first in range(0, players, 10_000):
-            flat = []
-            for n in range(first, min(first + 10_000, players)):
-                flat += [f"player-{n}", rng.randrange(10**9)]
-            board.rank_members(flat)
+        if fill:
+            for first in range(0, players, 10_000):
+                flat = []
+                for n in range(first, min(first + 10_000, players)):
+                    flat += [f"player-{n}", rng.randrange(10**9)]
+                board.rank_members(flat)
+            return {"ok": True, "filled": players}
         members, started = 0, time.perf_counter()
         while time.perf_counter() < started + seconds:
             flat = []
@@ -88,6 +90,7 @@ def pipelined(url: str, seconds: float, players: int) -> dict[str, object]:
 if __name__ == "__main__":
     url, seconds = sys.argv[1], float(sys.argv[2])
     if len(sys.argv) > 3:
-        print(json.dumps(pipelined(url, seconds, int(sys.argv[3]))))
+        fill = sys.argv[4:] == ["fill"]
+        print(json.dumps(pipelined(url, seconds, int(sys.argv[3]), fill)))
     else:
         print(json.dumps(measure(url, seconds)))

@@ -100,27 +100,32 @@ def report(out: dict[str, Any], players: int) -> list[str]:
         what = f"2. batch updates/s >= {goal:,.0f} ({name})"
         lines.append(f"{what:<44} {rate:<38,.0f} {beside:<36} {verdict(rate >= goal)}")
     if "reads" in out:
-        lines.append(reads_row(out["reads"]))
+        lines.append(reads_row(out["reads"], out["args"]["write_rate"]))
     if "lean-single" in out:
         single = out["lean-single"]
-        ok = single["posts_per_s"] >= 15_000 and single["p99_ms"] < 10
+        ok = single["posts_per_s"] >= 15_000 and single["p99_ms"] < 10 and not single["failed"]
         measured = f"{single['posts_per_s']:,.0f}/s, p99 {single['p99_ms']:.1f} ms"
+        measured += f", {single['failed']} failed" if single["failed"] else ""
         lines.append(f"{'4. single posts >= 15,000/s, p99 < 10 ms':<44} {measured:<38} "
                      f"{'':<36} {verdict(ok)}")  # fmt: skip
     lines.append(f"Redis memory: {out['bytes_per_player']} B/player (at most 150 at 10M)")
     return lines
 
 
-def reads_row(reads: dict[str, Any]) -> str:
+def reads_row(reads: dict[str, Any], asked: float) -> str:
+    """Met only with every probe read answered and the writes held at the rate asked."""
     probes = reads["probe"]
     worst = max((p["p99"] for p in probes), default=float("inf"))
     short = {"GET /top global": "top", "GET /players/{id}": "rank"}
     names = [short.get(p["name"][7:], "around") for p in probes]
     shown = ", ".join(f"{n} {p['p99']:.1f}" for n, p in zip(names, probes, strict=True))
     held = reads["updates_per_s"]
+    failed = sum(p["failures"] for p in probes)
+    shown += f", {failed} failed" if failed else ""
+    ok = probes and worst < 10 and not failed and held >= 0.95 * asked
     return (
         f"{'3. global reads p99 < 10 ms (ms)':<44} {shown:<38} "
-        f"{f'writes held {held:,.0f}/s':<36} {verdict(worst < 10)}"
+        f"{f'writes held {held:,.0f} of {asked:,.0f}/s':<36} {verdict(bool(ok))}"
     )
 
 

@@ -8,8 +8,8 @@ bulk loaded (bulk.py) into a `set` board of three regions with top-N events on; 
 rounds that alternate the two sides, --updates random existing players get fresh random
 scores (every update changes a stored score) through Store.write, cut as the service cuts
 batches (LEADERBOARD_BATCH_CHUNK updates per Lua call, 20 calls per pipeline), and as many
-ZADDs with fresh scores go into a plain zset of --players members, in pipelines of the
-same size. Redis CPU is `used_cpu_user + used_cpu_sys` of INFO over each phase.
+ZADDs with fresh scores go into plain zsets holding the same players per region, in
+pipelines of the same size. Redis CPU is `used_cpu_user + used_cpu_sys` of INFO over each phase.
 """
 
 from __future__ import annotations
@@ -66,17 +66,23 @@ async def service_side(
 async def zadd_side(
     store: Store, players: int, updates: int, chunk: int, rng: random.Random
 ) -> tuple[float, float]:
-    """The same for plain ZADDs into ``plain`` (loaded first, outside the figure)."""
-    if await store.redis.zcard("plain") < players:
-        for first in range(0, players, 10_000):
-            block = range(first, min(first + 10_000, players))
-            await store.redis.zadd("plain", {f"player-{n}": rng.randrange(SCORES) for n in block})
+    """The same for plain ZADDs into one zset per region (``plain:<region>``), each holding
+    the players of its region as the board's do (loaded first, outside the figure): a
+    ZADD into a bigger set costs more, so the sets are the sizes the script writes into."""
+    count = len(REGIONS)
+    if await store.redis.zcard(f"plain:{REGIONS[0]}") == 0:
+        for region, ids in ids_by_region(0, players):
+            for first in range(0, len(ids), 10_000):
+                block = ids[first : first + 10_000]
+                members = {f"player-{n}": rng.randrange(SCORES) for n in block}
+                await store.redis.zadd(f"plain:{region}", members)
     per_pipeline = chunk * CALLS_PER_PIPELINE
     before, started = await redis_cpu(store), time.perf_counter()
     for first in range(0, updates, per_pipeline):
         pipe = store.redis.pipeline(transaction=False)
         for _ in range(min(per_pipeline, updates - first)):
-            pipe.zadd("plain", {f"player-{rng.randrange(players)}": rng.randrange(SCORES)})
+            n = rng.randrange(players)
+            pipe.zadd(f"plain:{REGIONS[n % count]}", {f"player-{n}": rng.randrange(SCORES)})
         await pipe.execute()
     return await redis_cpu(store) - before, time.perf_counter() - started
 

@@ -66,3 +66,22 @@ def test_radix_spreads_sequential_ids_evenly() -> None:
     for n in range(100_000):
         counts[record.bucket(f"player-{n}")] += 1
     assert min(counts) > 60 and max(counts) < 140
+
+
+async def test_a_board_from_before_keeps_fnv1a_through_changes_and_resets(
+    store: Store, clean_redis
+) -> None:
+    record = await board_hashed_by(store, clean_redis, FNV1A)
+    wider = BoardConfig("b", ("na", "eu", "apac"))
+    await store.put_board(wider, record, 97)
+    record = await store.load_board("b")
+    assert record is not None
+    record = await store.reset(record, 10_000)
+    for again in (record, await store.load_board("b")):
+        assert again is not None and again.hashing == FNV1A
+    with clean_redis.client(decode_responses=True) as r:
+        assert r.hget(keys.config("b"), "hash") == FNV1A
+        assert {r.hget(record.meta(region), "hash") for region in wider.regions} == {FNV1A}
+    await store.write(record, [("apac", [("p", 3, Shown("Pat"))])], 20_000, False)
+    shown = await store.shown(record, [("apac", "p")])
+    assert shown["p"].name == "Pat"
