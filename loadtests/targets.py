@@ -114,7 +114,7 @@ def report(out: dict[str, Any], players: int) -> list[str]:
 
 def reads_row(reads: dict[str, Any], asked: float) -> str:
     """Met only with every probe read answered and the writes held at the rate asked."""
-    probes = reads["probe"]
+    probes = [e for e in reads["endpoints"] if e["name"].startswith("probe: ")]
     worst = max((p["p99"] for p in probes), default=float("inf"))
     short = {"GET /top global": "top", "GET /players/{id}": "rank"}
     names = [short.get(p["name"][7:], "around") for p in probes]
@@ -171,9 +171,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 result = runner.run_locust(scenarios[name], ns, args.players, prefix, pids)
                 runner.print_result(result)
                 out[name] = asdict(result)
-                out[name]["probe"] = [
-                    asdict(e) for e in result.endpoints if e.name.startswith("probe: ")
-                ]
                 updates = result.updates_per_s * args.seconds
             else:
                 batch, connections = (1000, 4) if name == "lean-write" else (0, 64)
@@ -182,7 +179,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 out[name] = {**asdict(figure), "cpu": cpu}
                 updates = figure.updates_per_s * args.seconds
             changed = (zadds(ns.redis_url) - before) / max(updates, 1)
-            out[name]["changed_share"] = round(changed, 3)
+            out[name]["zadds_per_update"] = round(changed, 3)
             save()
             print(f"  ZADDs per update: {changed:.2f} (an update that changes no score makes none;"
                   " the global top N's own make a few more)")  # fmt: skip
