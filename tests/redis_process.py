@@ -266,7 +266,8 @@ class RedisClusterProcess(RedisTarget):
 
     def ready(self) -> bool:
         """Every running node knows every node, serves all slots, says cluster_state:ok, and every
-        replica has synced with its master."""
+        replica has synced with its master and is listed under it where `owner` looks."""
+        replicas = 0
         for node in self.nodes:
             if not node.running:
                 continue
@@ -284,7 +285,13 @@ class RedisClusterProcess(RedisTarget):
                 or replication.get("master_link_status", "up") != "up"
             ):
                 return False
-        return True
+            replicas += replication.get("role") == "slave"
+        try:
+            rows = self.cluster_nodes()
+        except redis.RedisError:
+            return False
+        attached = [r for r in rows if "slave" in r[2] and r[3] != "-" and "fail" not in r[2]]
+        return len(attached) == replicas
 
     def wait_ready(self, timeout: float = 30) -> None:
         """Wait until `ready()`: after a create or a failover, the nodes agree only a bit later."""
