@@ -9,6 +9,7 @@ import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -175,3 +176,31 @@ async def test_one_write_shows_no_passing_entry_in_the_global_stream(service) ->
         ("left", "X", None, 1),
         ("entered", "Y", 1, None),
     ]
+
+
+@pytest.mark.parametrize("top", [0, N])
+async def test_a_chunk_of_the_largest_size_stores_every_score_and_its_events(
+    clean_redis: RedisTarget, top: int
+) -> None:
+    """write.lua sends a chunk's scores far from the top N in shared ZADDs, flushed
+    before anything reads the zset and in parts that Lua's stack can unpack."""
+    import random
+
+    rng = random.Random(7)
+    service = open_service(clean_redis.url, clean_redis.cluster, 10.0, batch_chunk=5000)
+    try:
+        await service.boards.put(BoardConfig("ev", ("na",), top_events=top, mode=Mode.SET))
+        last: dict[str, int] = {}
+        for _ in range(2):
+            ups = [Update(f"p{n}", "na", rng.randrange(10**6)) for n in range(5000)]
+            for u in ups:
+                last[u.player_id] = u.score
+            assert await service.scores.submit_batch("ev", ups) == 5000
+        page = await service.views.top("ev", "na", 0, len(last) + 1)
+        assert {e["player_id"]: e["score"] for e in page["entries"]} == last
+        follower = Follower("na", -1)
+        events = await service.events.page("ev", "na", "0", 10000)
+        follower.apply(events["events"])
+        assert follower.top == {e["player_id"]: e["score"] for e in page["entries"][:top]}
+    finally:
+        await service.store.close()

@@ -243,17 +243,40 @@ local function put(zkey, pid, new)
   if new then redis.call('ZADD', zkey, fmt(new), pid) else redis.call('ZREM', zkey, pid) end
 end
 
+-- Scores bound for one zset, sent as one ZADD (each command a script calls costs about
+-- as much again as a ZADD's own work); a ZADD applies its pairs in order.
+local function later_for(zkey)
+  return {key = zkey, args = {}}
+end
+
+local function flush(later)
+  if later and #later.args > 0 then
+    redis.call('ZADD', later.key, unpack(later.args))
+    later.args = {}
+  end
+end
+
+local function put_later(later, zkey, pid, new)
+  if not (later and new) then return put(zkey, pid, new) end
+  local args = later.args
+  args[#args + 1] = fmt(new)
+  args[#args + 1] = pid
+  if #args >= 2000 then flush(later) end  -- Lua's stack bounds unpack
+end
+
 -- Sets a player's score in a scope (new == nil removes it; old is its score there or nil)
 -- and writes the events this causes. Far below the top N this costs one comparison with
 -- the entry at place N. Answers the players whose top-N membership or score changed, as
--- a list of {pid, score or false}.
-local function set_score(ev, zkey, pid, new, old)
-  if ev.n == 0 then put(zkey, pid, new); return {} end
+-- a list of {pid, score or false}. With later (later_for), a score that leaves the top N
+-- as it is waits there for the caller's flush; what reads the zset here flushes it first.
+local function set_score(ev, zkey, pid, new, old, later)
+  if ev.n == 0 then put_later(later, zkey, pid, new); return {} end
   local edge = edge_of(ev, zkey)
   if edge and (not old or behind(old, pid, edge)) and (not new or behind(new, pid, edge)) then
-    put(zkey, pid, new)
+    put_later(later, zkey, pid, new)
     return {}
   end
+  flush(later)
   ev.edges[zkey] = nil
   local before = old and redis.call('ZRANK', zkey, pid)
   local before_rank = old and rank_of(zkey, old)

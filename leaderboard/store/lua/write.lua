@@ -38,7 +38,7 @@ if ARGV[9] ~= '' then
 end
 local base = period_base(KEYS[1], period)
 local z, outs, ins, want = base .. 'z', base .. 'out', base .. 'in', ARGV[3] == '1'
-local now = math.floor(tonumber(ARGV[2]) / 1000)
+local now = fmt(math.floor(tonumber(ARGV[2]) / 1000))  -- formatted once, not per HSET
 local free, token = ARGV[5] == '1', ARGV[6]
 local LIMIT = 9007199254740991
 local ev = events(meta.top, meta.sign, ARGV[4], ARGV[2])
@@ -62,11 +62,11 @@ for i = 11, first - 1, 3 do
   locked[ARGV[i]] = {score = tonumber(ARGV[i + 1]), name = ARGV[i + 2]}
 end
 
--- Score before this chunk, and what the player brings along when it arrives here: the
--- score carried from another region, or one left by a move out of here that never
--- finished (only trusted under the lock, which no mover then holds).
-local function stored(pid)
-  local s = redis.call('ZSCORE', z, pid)
+-- Score before this chunk (s: the zset's, from one ZMSCORE of the chunk's players), and
+-- what the player brings along when it arrives here: the score carried from another
+-- region, or one left by a move out of here that never finished (only trusted under the
+-- lock, which no mover then holds).
+local function stored(pid, s)
   if s then return tonumber(s), nil end
   local lock = locked[pid]
   if not lock then return nil, nil end
@@ -89,10 +89,18 @@ end
 -- once; the loop below keeps found up to date as it writes (false stands for none).
 -- A player absent from here has a score elsewhere, so its range is checked once it came.
 local found, brought, seen, absent, away = {}, {}, {}, {}, {}
+local ids, at = {}, {}
+for i = first, #ARGV, 4 do
+  if not at[ARGV[i]] then
+    ids[#ids + 1] = ARGV[i]
+    at[ARGV[i]] = #ids
+  end
+end
+local scores = #ids > 0 and redis.call('ZMSCORE', z, unpack(ids)) or {}
 for i = first, #ARGV, 4 do
   local pid = ARGV[i]
   if found[pid] == nil then
-    local old, carried = stored(pid)
+    local old, carried = stored(pid, scores[at[pid]])
     if old == nil and not free and not locked[pid] then
       absent[#absent + 1] = pid
       away[pid] = true
@@ -115,6 +123,7 @@ end
 local entered = enter_period(KEYS[1], meta, period, ev)
 
 local out, any_name, any_meta, touched = {}, false, false, false
+local later = not want and later_for(z) or nil  -- a rank counts the zset after each update
 local described = redis.call('EXISTS', base .. 'described') == 1
 for i = first, #ARGV, 4 do
   local pid, val, name = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
@@ -136,7 +145,7 @@ for i = first, #ARGV, 4 do
   local updated = new ~= old
   if updated or carried then
     local here = (not carried) and old or nil
-    if #set_score(ev, z, pid, new, here) > 0 then touched = true end
+    if #set_score(ev, z, pid, new, here, later) > 0 then touched = true end
   end
   found[pid] = new
   redis.call('HSET', base .. 'a:' .. b, pid, now)
@@ -151,6 +160,7 @@ for i = first, #ARGV, 4 do
     out[#out + 1] = count_better(z, fmt(new))
   end
 end
+flush(later)
 if any_name then redis.call('SET', base .. 'named', '1') end
 if any_meta then redis.call('SET', base .. 'described', '1') end
 if mark ~= '' then
