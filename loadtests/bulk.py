@@ -26,6 +26,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
+
 from leaderboard.store import BoardRecord, Store
 from leaderboard.store.buckets import hasher
 
@@ -83,16 +86,30 @@ class Slab:
         return by_bucket
 
 
-async def send(store: Store, data: bytes, count: int) -> None:
-    """Sends ``count`` pre-encoded commands on one connection and reads every reply."""
-    pool = store.redis.connection_pool
+async def send(store: Store, data: bytes, count: int, key: str) -> None:
+    """Sends ``count`` pre-encoded commands on one connection and reads every reply; on a
+    Redis Cluster, the connection of the master serving ``key`` (a slab's keys share it)."""
+    client = store.redis
+    if isinstance(client, RedisCluster):
+        node = client.get_node_from_key(key)
+        conn = node.acquire_connection()
+        try:
+            await exchange(conn, data, count)
+        finally:
+            node.release(conn)
+        return
+    pool = client.connection_pool
     conn = await pool.get_connection()
     try:
-        await conn.send_packed_command(data, check_health=False)
-        for _ in range(count):
-            await conn.read_response()
+        await exchange(conn, data, count)
     finally:
         await pool.release(conn)
+
+
+async def exchange(conn: Connection, data: bytes, count: int) -> None:
+    await conn.send_packed_command(data, check_health=False)
+    for _ in range(count):
+        await conn.read_response()
 
 
 async def bulk_load(
@@ -121,12 +138,12 @@ async def bulk_load(
     loop = asyncio.get_running_loop()
     in_flight = asyncio.Semaphore(2)
 
-    async def load(encoding: asyncio.Future[tuple[bytes, int]]) -> None:
+    async def load(slab: Slab, encoding: asyncio.Future[tuple[bytes, int]]) -> None:
         data, count = await encoding
         async with in_flight:
-            await send(store, data, count)
+            await send(store, data, count, slab.zset)
 
     with ProcessPoolExecutor(processes) as pool:
-        await asyncio.gather(*(load(loop.run_in_executor(pool, s.encode)) for s in slabs))
+        await asyncio.gather(*(load(s, loop.run_in_executor(pool, s.encode)) for s in slabs))
     await store.configs.resync(record, now_s * 1000)
     return time.perf_counter() - started

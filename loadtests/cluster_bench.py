@@ -25,8 +25,11 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from redis.crc import key_slot
 
 from leaderboard.domain import BoardConfig
 from leaderboard.settings import Settings
@@ -48,6 +51,13 @@ from tests.redis_process import RedisClusterProcess, RedisProcess, RedisTarget
 REGIONS = ("na", "eu", "apac")
 RESULTS = Path(__file__).parent / "results" / "cluster_bench.json"
 Row = dict[str, Any]  # what, updates_per_s, seconds, cpu (CPU seconds per process group)
+
+
+def two_masters(workdir: Path, board: str, regions: Sequence[str]) -> RedisClusterProcess:
+    """A 2-master cluster whose first master serves the slot of the board's first region
+    (in slot order) and the second the others: each master holds some of the board."""
+    slots = sorted(key_slot(keys.zset(board, r).encode()) for r in regions)
+    return RedisClusterProcess(workdir, masters=2, cuts=[slots[0] + 1])
 
 
 def row(what: str, updates: int, seconds: float, meter: Cpu) -> Row:

@@ -220,10 +220,17 @@ class RedisClusterProcess(RedisTarget):
 
     cluster = True
 
-    def __init__(self, workdir: Path, masters: int = 3, replicas: int = 0) -> None:
-        assert masters >= 3, "redis-cli --cluster create needs at least three masters"
+    def __init__(
+        self, workdir: Path, masters: int = 3, replicas: int = 0, cuts: Sequence[int] = ()
+    ) -> None:
+        """Fewer than three masters (`redis-cli --cluster create` refuses them) take no
+        replicas and get their slots by hand: master i from cuts[i - 1] (an even split
+        when no cuts are given)."""
+        assert masters >= 3 or replicas == 0, "replicas need three masters or more"
         self.workdir = workdir
         self.replicas = replicas
+        self.cuts = list(cuts) or [CLUSTER_SLOTS * i // masters for i in range(1, masters)]
+        assert len(self.cuts) == masters - 1
         count = masters * (1 + replicas)
         ports = distinct_free_ports(2 * count)
         self.nodes = [
@@ -244,6 +251,10 @@ class RedisClusterProcess(RedisTarget):
         try:
             for node in self.nodes:
                 node.start()
+            if len(self.nodes) < 3:
+                self._assign_slots()
+                self.wait_ready()
+                return self
             cli = Path(self.nodes[0].binary).with_name("redis-cli")
             created = subprocess.run(
                 [str(cli) if cli.exists() else shutil.which("redis-cli") or "redis-cli",
@@ -257,6 +268,16 @@ class RedisClusterProcess(RedisTarget):
             self.stop()
             raise
         return self
+
+    def _assign_slots(self) -> None:
+        starts = [0, *self.cuts]
+        ends = [*(c - 1 for c in self.cuts), CLUSTER_SLOTS - 1]
+        for node, first, last in zip(self.nodes, starts, ends, strict=True):
+            with node.node_client() as r:
+                r.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+                for other in (n for n in self.nodes if n is not node):
+                    bus = other.extra_args[other.extra_args.index("--cluster-port") + 1]
+                    r.execute_command("CLUSTER", "MEET", "127.0.0.1", other.port, bus)
 
     def info(self, node: RedisProcess) -> dict[str, str]:
         """CLUSTER INFO of one node, as a dict: each node has its own view of the cluster."""

@@ -2,30 +2,36 @@
 
 It bypasses the write path for speed, so nothing else would notice if its bucket hash or
 key names drifted from ``_lib.lua``'s: a later write would then leave a second activity
-entry behind, and the cleanup would remove a player who is active. Standalone Redis only:
-the loader sends on one connection, as the benchmark runner's own Redis is.
+entry behind, and the cleanup would remove a player who is active. On one Redis and on the
+benchmarks' 2-master cluster, where each slab goes to its own master.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leaderboard.domain import BoardConfig, Update
 from leaderboard.service import Service
 from leaderboard.settings import Settings
 from leaderboard.store import Store
 from loadtests.bulk import bulk_load
+from loadtests.cluster_bench import two_masters
 from loadtests.runner import BOARD, REGIONS, ids_by_region
 from tests.redis_process import RedisProcess
 
 PLAYERS = 1234  # ids 0..1233: one and two digits, hundreds, several slabs per region
 
 
-async def test_bulk_loaded_players_are_where_the_scripts_look(tmp_path: Path) -> None:
-    server = RedisProcess(tmp_path).start()
-    store = Store.connect(server.url, 4, 5.0)
+@pytest.mark.parametrize("cluster", [False, True], ids=["standalone", "two-masters"])
+async def test_bulk_loaded_players_are_where_the_scripts_look(
+    tmp_path: Path, cluster: bool
+) -> None:
+    server = (two_masters(tmp_path, BOARD, REGIONS) if cluster else RedisProcess(tmp_path)).start()
+    store = Store.connect(server.url, 4, 5.0, cluster=cluster)
     try:
-        settings = Settings(redis_url=server.url, activity_buckets=64)
+        settings = Settings(redis_url=server.url, redis_cluster=cluster, activity_buckets=64)
         service = Service.build(store, settings)
         await service.boards.put(BoardConfig(BOARD, REGIONS))
         record = await store.load_board(BOARD)
@@ -47,6 +53,8 @@ async def test_bulk_loaded_players_are_where_the_scripts_look(tmp_path: Path) ->
             for bucket in range(record.buckets):
                 activity += await store.redis.hlen(f"{base}a:{bucket}")
         assert activity == PLAYERS  # the writes found every entry the loader made
+        if cluster:
+            assert all(node.keys() for node in server.masters())
         top = await service.views.top(BOARD, "global", 0, 3)
         assert [e["player_id"] for e in top["entries"]] == [
             f"player-{n}" for n in (1233, 1232, 1231)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from redis.crc import key_slot
 
 from tests.redis_process import RedisClusterProcess, RedisTarget
 
@@ -63,6 +64,27 @@ def test_a_replica_takes_over_and_every_node_stops(tmp_path: Path) -> None:
         assert cluster.owner("{x}:k")[0] is replica
         with cluster.client() as r:
             assert r.get("{x}:k") == b"kept"
+    finally:
+        cluster.stop()
+    assert all(gone(pid) for pid in pids)
+
+
+@pytest.mark.redis_cluster
+def test_two_masters_take_the_slots_they_are_cut_at(tmp_path: Path) -> None:
+    """Below three masters the fixture assigns the slots itself (the benchmarks' 2-master
+    cluster): every slot served, each master from its cut on."""
+    slots = {tag: key_slot(f"{{{tag}}}:k".encode()) for tag in TAGS}
+    cut = sorted(slots.values())[len(TAGS) // 2]
+    cluster = RedisClusterProcess(tmp_path, masters=2, cuts=[cut]).start()
+    pids = cluster.pids
+    try:
+        assert len(cluster.masters()) == 2
+        with cluster.client() as r:
+            for tag in TAGS:
+                r.set(f"{{{tag}}}:k", tag)
+        low, high = cluster.nodes
+        assert low.keys() == {f"{{{t}}}:k" for t, slot in slots.items() if slot < cut}
+        assert high.keys() == {f"{{{t}}}:k" for t, slot in slots.items() if slot >= cut}
     finally:
         cluster.stop()
     assert all(gone(pid) for pid in pids)
