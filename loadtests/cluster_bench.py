@@ -53,10 +53,16 @@ RESULTS = Path(__file__).parent / "results" / "cluster_bench.json"
 Row = dict[str, Any]  # what, updates_per_s, seconds, cpu (CPU seconds per process group)
 
 
+def zsets(board: str, regions: Sequence[str]) -> dict[str, str]:
+    """The zset key of each region of a new board (the store tags regions by keys.place)."""
+    tags = keys.place(board, regions, {})
+    return {region: keys.zset(board, tag) for region, tag in zip(regions, tags, strict=True)}
+
+
 def two_masters(workdir: Path, board: str, regions: Sequence[str]) -> RedisClusterProcess:
-    """A 2-master cluster whose first master serves the slot of the board's first region
-    (in slot order) and the second the others: each master holds some of the board."""
-    slots = sorted(key_slot(keys.zset(board, r).encode()) for r in regions)
+    """A 2-master cluster whose first master serves the slot of the new board's first
+    region (in slot order) and the second the others: each master holds some of it."""
+    slots = sorted(key_slot(z.encode()) for z in zsets(board, regions).values())
     return RedisClusterProcess(workdir, masters=2, cuts=[slots[0] + 1])
 
 

@@ -95,10 +95,15 @@ def ids_by_region(first: int, players: int) -> list[tuple[str, range]]:
 
 
 async def preload(
-    redis_url: str, first: int, players: int, inflight: int = 4, board: str = BOARD
+    redis_url: str,
+    first: int,
+    players: int,
+    inflight: int = 4,
+    board: str = BOARD,
+    cluster: bool = False,
 ) -> float:
     """Writes players [first, players) with the bulk loader (bulk.py); answers players/s."""
-    store = Store.connect(redis_url, inflight * 2, 60.0)
+    store = Store.connect(redis_url, inflight * 2, 60.0, cluster=cluster)
     try:
         record = await store.load_board(board)
         if record is None:

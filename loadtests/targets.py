@@ -12,6 +12,9 @@
    --read-rate in all, while locust's game servers post --write-rate updates/s: under 10 ms.
 4. Single-score posts/s from the lean generator: at least 15,000 with p99 under 10 ms.
 
+Beside 2, the lean generator's batches on a 2-master Redis Cluster (phase `cluster`, after
+the others, on its own cluster and server): updates/s per master and per core of Redis.
+
 The stack is runner.py's (its own redis-server and `leaderboard serve --workers N`); the
 ceiling is redis-benchmark's pipelined ZADD on that Redis, the peer the agoragames library.
 Each phase prints who used the two cores. Figures go to loadtests/results/targets-<time>.json.
@@ -23,18 +26,60 @@ import argparse
 import asyncio
 import json
 import os
+import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import redis
 
-from loadtests import runner, write_cost
+from loadtests import cluster_bench, runner, write_cost
 from loadtests.lean import Lean, run_wrk
+from loadtests.quick import Server
 
 BOARD = "bench"
-PHASES = ("cost", "write", "lean-write", "reads", "lean-single")
+PHASES = ("cost", "write", "lean-write", "reads", "lean-single", "cluster")
+
+
+def cluster_phase(args: argparse.Namespace) -> dict[str, Any]:
+    """The lean generator's batches on a 2-master Redis Cluster of this machine (the
+    board's regions split 1 and 2 over its masters), with each master's share of the
+    updates (the generator spreads them evenly over the regions) per core of its CPU:
+    the figure a studio multiplies by its masters."""
+    with tempfile.TemporaryDirectory(prefix="lb-cluster-") as tmp, ExitStack() as stop:
+        cluster = cluster_bench.two_masters(Path(tmp) / "cluster", BOARD, runner.REGIONS)
+        stop.callback(cluster.start().stop)
+        server = Server(cluster.url, args.workers, Path(tmp) / "server.log", cluster=True)
+        stop.callback(server.start().stop)
+        runner.wait_ready(server.base, server)
+        create_board(server.base)
+        rate = asyncio.run(runner.preload(cluster.url, 0, args.players, board=BOARD, cluster=True))
+        print(f"  2 masters, {args.players:,} players preloaded at {rate:,.0f}/s")
+        held: dict[str, list[str]] = {}
+        for i, node in enumerate(cluster.nodes):
+            there = node.keys()
+            mine = [g for g, z in cluster_bench.zsets(BOARD, runner.REGIONS).items() if z in there]
+            held[f"redis {i + 1} ({','.join(mine)})"] = mine
+        assert server.process is not None
+        pids = {name: node.pid for name, node in zip(held, cluster.nodes, strict=True)}
+        pids["server"] = server.process.pid
+        there = argparse.Namespace(**{**vars(args), "service_url": server.base})
+        figure, cpu = lean(there, pids, 1000, 4)
+    masters = []
+    for name, regions in held.items():
+        share = figure.updates_per_s * len(regions) / len(runner.REGIONS)
+        busy = cpu.get(name) or 0
+        per_core = round(share / busy * 100) if busy else None
+        masters.append({"regions": regions, "updates_per_s": round(share), "cpu": busy,
+                        "updates_per_core_s": per_core})  # fmt: skip
+    print(f"  {figure}\n  CPU (% of one core): {cpu}")
+    for m in masters:
+        print(f"  master {','.join(m['regions'])}: {m['updates_per_s']:,}/s at {m['cpu']} %"
+              f" of a core: {m['updates_per_core_s'] or 0:,} per core")  # fmt: skip
+    return {**asdict(figure), "cpu": cpu, "masters": masters}
 
 
 def create_board(service_url: str) -> None:
@@ -46,10 +91,12 @@ def create_board(service_url: str) -> None:
         assert answer.status in (200, 201), answer.status
 
 
-def zadds(redis_url: str) -> int:
-    """ZADDs Redis ran so far, those of scripts included: updates that changed a score."""
-    stats = redis.Redis.from_url(redis_url).info("commandstats")
-    return int(stats.get("cmdstat_zadd", {}).get("calls", 0))
+def changes(redis_url: str) -> int:
+    """Redis's count of changes so far (its Redis never saves, so nothing resets it): each
+    update makes one for its activity and one more when it changes a stored score, since a
+    ZADD counts the members it added or moved (the write script sends many in one ZADD)."""
+    info = redis.Redis.from_url(redis_url).info("persistence")
+    return int(info["rdb_changes_since_last_save"])
 
 
 def lean(
@@ -99,6 +146,8 @@ def report(out: dict[str, Any], players: int) -> list[str]:
         goal = 0.75 * peer if big and peer else 100_000
         what = f"2. batch updates/s >= {goal:,.0f} ({name})"
         lines.append(f"{what:<44} {rate:<38,.0f} {beside:<36} {verdict(rate >= goal)}")
+    if "cluster" in out:
+        lines.append(cluster_row(out))
     if "reads" in out:
         lines.append(reads_row(out["reads"], out["args"]["write_rate"]))
     if "lean-single" in out:
@@ -110,6 +159,19 @@ def report(out: dict[str, Any], players: int) -> list[str]:
                      f"{'':<36} {verdict(ok)}")  # fmt: skip
     lines.append(f"Redis memory: {out['bytes_per_player']} B/player (at most 150 at 10M)")
     return lines
+
+
+def cluster_row(out: dict[str, Any]) -> str:
+    """A figure beside target 2, no target of its own: updates/s per master and per core
+    of Redis, against one Redis's per core in lean-write."""
+    masters = out["cluster"]["masters"]
+    shown = " + ".join(f"{m['updates_per_s']:,}" for m in masters)
+    per_core = " / ".join(f"{m['updates_per_core_s'] or 0:,}" for m in masters)
+    alone = out.get("lean-write", {})
+    busy = alone.get("cpu", {}).get("redis")
+    beside = f"one Redis: {alone['updates_per_s'] / busy * 100:,.0f}/core" if busy else ""
+    what = f"{shown}/s ({per_core}/core)"
+    return f"{'2. the same on 2 masters (per master)':<44} {what:<38} {beside:<36} figure"
 
 
 def reads_row(reads: dict[str, Any], asked: float) -> str:
@@ -163,8 +225,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 servers=8, write_rate=args.write_rate, probed=True,
             ),
         }  # fmt: skip
-        for name in (p for p in PHASES[1:] if p in phases):
-            before = zadds(ns.redis_url)
+        for name in (p for p in PHASES[1:-1] if p in phases):
+            before = changes(ns.redis_url)
             print(f"\n== {name}")
             if name in scenarios:
                 prefix = runner.RESULTS / f"targets-{stamp}-{name}"
@@ -178,15 +240,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  {figure}\n  CPU (% of one core): {cpu}")
                 out[name] = {**asdict(figure), "cpu": cpu}
                 updates = figure.updates_per_s * args.seconds
-            changed = (zadds(ns.redis_url) - before) / max(updates, 1)
-            out[name]["zadds_per_update"] = round(changed, 3)
+            changed = (changes(ns.redis_url) - before) / max(updates, 1) - 1
+            out[name]["score_changes_per_update"] = round(changed, 3)
             save()
-            print(f"  ZADDs per update: {changed:.2f} (an update that changes no score makes none;"
-                  " the global top N's own make a few more)")  # fmt: skip
+            print(
+                f"  score changes per update: {changed:.2f} (Redis's changes less each"
+                " update's activity; an unchanged score makes none, events a few more)"
+            )
         memory = redis.Redis.from_url(ns.redis_url).info("memory")
         out["bytes_per_player"] = round(int(memory["used_memory"]) / args.players, 1)
         out["ceiling"] = runner.ceiling(ns.redis_url, 1_000_000) if args.ceilings else {}
         out["peer"] = runner.peer(ns.redis_url, 5.0, args.players) if args.ceilings else {}
+    if "cluster" in phases:
+        print("\n== cluster")
+        out["cluster"] = cluster_phase(args)
+        save()
     out["report"] = report(out, args.players)
     print("\n" + "\n".join(out["report"]))
     print(f"ceiling: {out['ceiling'].get('command', out['ceiling'].get('error'))}")
