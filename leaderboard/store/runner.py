@@ -111,6 +111,26 @@ def script_error(exc: ResponseError) -> Exception:
     return exc
 
 
+# Updates of write scripts one connection sends per round trip. Redis runs all that one
+# read of a connection's socket brings (up to 16 KB, about 300 updates of scripts) before
+# it serves another connection, so a read waits behind that much of each writing one.
+TRIP_UPDATES = 150
+
+
+def trips(sizes: Sequence[int], most: int = TRIP_UPDATES) -> list[slice]:
+    """Runs of consecutive calls of ``sizes`` updates each, at most ``most`` updates a run
+    unless one call alone holds more."""
+    cuts, start, held = [], 0, 0
+    for i, size in enumerate(sizes):
+        if i > start and held + size > most:
+            cuts.append(slice(start, i))
+            start, held = i, 0
+        held += size
+    if start < len(sizes):
+        cuts.append(slice(start, len(sizes)))
+    return cuts
+
+
 class Runner:
     """Script calls on one client (a standalone Redis or a cluster)."""
 
@@ -172,6 +192,14 @@ class Runner:
             await self.load(client)
             todo = list(range(len(calls))) if atomic else missing  # one instant: all again
         return results
+
+    async def eval_in_trips(self, calls: Sequence[Call], sizes: Sequence[int]) -> list[Any]:
+        """``eval`` in round trips of about TRIP_UPDATES updates (``sizes``: each call's),
+        one after the other: reads then wait behind less of these calls in Redis."""
+        replies: list[Any] = []
+        for trip in trips(sizes):
+            replies += await self.eval(calls[trip])
+        return replies
 
     async def eval_one(self, name: str, ks: list[str], args: list[Any]) -> Any:
         """One call without a pipeline: the cheaper path for a single script. A call

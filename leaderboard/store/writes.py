@@ -151,7 +151,8 @@ class Writes:
         back, and the periods they met."""
         absent: dict[int, list[str]] = {}
         periods: set[int] = set()
-        for i, reply in zip(todo, await self.runner.eval(calls), strict=True):
+        sizes = [len(p.chunks[i][1]) for i in todo]
+        for i, reply in zip(todo, await self.runner.eval_in_trips(calls, sizes), strict=True):
             if isinstance(reply, Exception):
                 p.results[i] = reply
                 continue

@@ -69,6 +69,19 @@ async def test_many_chunks_are_applied_in_one_pipeline(service: Service, setting
     assert me["rank"] == {"global": 2496, "region": 833}
 
 
+async def test_a_batch_goes_to_redis_in_round_trips_of_a_few_chunks(
+    service: Service, settings
+) -> None:
+    """So that a read waits behind few of its scripts (store/runner.py, TRIP_UPDATES)."""
+    await service.boards.put(BoardConfig("one", ("na",)))
+    trips: list[str] = []
+    service.store.runner.observe = lambda script, seconds: trips.append(script)
+    updates = [Update(f"p{i}", "na", i) for i in range(20 * settings.batch_chunk)]
+    assert await service.scores.submit_batch("one", updates) == len(updates)
+    assert trips.count("write") == 7  # 20 chunks of 50, at most 150 updates a trip
+    assert (await service.boards.describe("one"))["players"]["na"] == len(updates)
+
+
 async def test_another_process_removing_a_region_is_not_a_missing_board(
     service: Service, store, settings
 ) -> None:

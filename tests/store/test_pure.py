@@ -1,5 +1,5 @@
 """Pure logic of the store, no Redis: the retry of consistent reads, region placement,
-script replies decoded by name."""
+script replies decoded by name, write calls cut into round trips."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from leaderboard.errors import KeptMoving
 from leaderboard.store import keys
 from leaderboard.store.reads import MOVED, READ_ATTEMPTS, Moved, one_instant
 from leaderboard.store.replies import Page, Presence, Written
+from leaderboard.store.runner import TRIP_UPDATES, trips
 
 
 async def test_a_read_is_tried_again_until_it_saw_one_instant() -> None:
@@ -74,3 +75,11 @@ def test_replies_are_decoded_by_name_and_scores_made_public() -> None:
     assert Presence.decode("eu", [None, None, 0, 0, [], [], 0]).score is None
     written = Written.decode([[], ["-10", 1, 0, "-4", 0, 2], [], 1], -1)
     assert written.ranks == [(10, True, 0), (4, False, 2)]
+
+
+def test_write_calls_go_in_trips_of_a_bounded_number_of_updates() -> None:
+    assert TRIP_UPDATES == 150  # the figures below
+    assert trips([50] * 7) == [slice(0, 3), slice(3, 6), slice(6, 7)]
+    assert trips([100, 40, 10, 1]) == [slice(0, 3), slice(3, 4)]
+    assert trips([500, 5, 500]) == [slice(0, 1), slice(1, 2), slice(2, 3)]  # one call alone
+    assert trips([]) == []
