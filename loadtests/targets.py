@@ -88,8 +88,8 @@ def cluster_phase(args: argparse.Namespace) -> dict[str, Any]:
         assert server.process is not None
         pids = {name: node.pid for name, node in zip(held, cluster.nodes, strict=True)}
         pids["server"] = server.process.pid
-        there = argparse.Namespace(**{**vars(args), "service_url": server.base})
-        figure, cpu = lean(there, pids, 1000, 4)
+        on_cluster = argparse.Namespace(**{**vars(args), "service_url": server.base})
+        figure, cpu = lean(on_cluster, pids, 1000, 4)
     masters = []
     for name, regions in held.items():
         share = figure.updates_per_s * len(regions) / len(runner.REGIONS)

@@ -243,8 +243,8 @@ local function put(zkey, pid, new)
   if new then redis.call('ZADD', zkey, fmt(new), pid) else redis.call('ZREM', zkey, pid) end
 end
 
--- Scores bound for one zset, sent as one ZADD (each command a script calls costs about
--- as much again as a ZADD's own work); a ZADD applies its pairs in order.
+-- Scores bound for one zset, sent as one ZADD: each command a script calls has a cost of
+-- its own besides its work. A ZADD applies its pairs in order.
 local function later_for(zkey)
   return {key = zkey, args = {}}
 end
