@@ -80,10 +80,11 @@ def cluster_phase(args: argparse.Namespace) -> dict[str, Any]:
         create_board(server.base)
         rate = asyncio.run(runner.preload(cluster.url, 0, args.players, board=BOARD, cluster=True))
         print(f"  2 masters, {args.players:,} players preloaded at {rate:,.0f}/s")
+        zsets = cluster_bench.zsets(BOARD, runner.REGIONS)
+        owners = {region: cluster.owner(zset)[0] for region, zset in zsets.items()}
         held: dict[str, list[str]] = {}
         for i, node in enumerate(cluster.nodes):
-            there = node.keys()
-            mine = [g for g, z in cluster_bench.zsets(BOARD, runner.REGIONS).items() if z in there]
+            mine = [g for g, owner in owners.items() if owner is node]
             held[f"redis {i + 1} ({','.join(mine)})"] = mine
         assert server.process is not None
         pids = {name: node.pid for name, node in zip(held, cluster.nodes, strict=True)}

@@ -275,9 +275,10 @@ class RedisClusterProcess(RedisTarget):
         for node, first, last in zip(self.nodes, starts, ends, strict=True):
             with node.node_client() as r:
                 r.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
-                for other in (n for n in self.nodes if n is not node):
-                    bus = other.extra_args[other.extra_args.index("--cluster-port") + 1]
-                    r.execute_command("CLUSTER", "MEET", "127.0.0.1", other.port, bus)
+        with self.nodes[0].node_client() as r:  # the gossip tells the others
+            for other in self.nodes[1:]:
+                bus = other.extra_args[other.extra_args.index("--cluster-port") + 1]
+                r.execute_command("CLUSTER", "MEET", "127.0.0.1", other.port, bus)
 
     def info(self, node: RedisProcess) -> dict[str, str]:
         """CLUSTER INFO of one node, as a dict: each node has its own view of the cluster."""
