@@ -37,7 +37,7 @@ from typing import Any
 
 import redis
 
-from loadtests import cluster_bench, runner, write_cost
+from loadtests import cluster_bench, runner, server_side, write_cost
 from loadtests.lean import Lean, run_wrk
 from loadtests.quick import Server
 from tests.redis_process import wait_replicated
@@ -254,9 +254,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"\n== {name}")
             if name in scenarios:
                 prefix = runner.RESULTS / f"targets-{stamp}-{name}"
+                scraped = server_side.scrape(ns.service_url)
                 result = runner.run_locust(scenarios[name], ns, args.players, prefix, pids)
                 runner.print_result(result)
                 out[name] = asdict(result)
+                parts = server_side.decompose(scraped, server_side.scrape(ns.service_url))
+                out[name]["server_side"] = {k: v and asdict(v) for k, v in parts.items()}
+                print("  inside the server (its /metrics):")
+                for part, spread in parts.items():
+                    if spread:
+                        print(f"    {part:<16} {spread}")
                 updates = result.updates_per_s * args.seconds
             else:
                 batch, connections = (1000, 4) if name == "lean-write" else (0, 64)

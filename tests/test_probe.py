@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from leaderboard.settings import Settings
+from loadtests import server_side
 from loadtests.probe import KINDS, probe
 from loadtests.runner import SCENARIOS, read_probe, start_probe
 from tests.live_server import LiveServer
@@ -48,3 +49,34 @@ def test_probe_is_started_only_beside_readers() -> None:
     assert start_probe(SCENARIOS["write"], args, players=10) is None
     args.probe_rate = 0
     assert start_probe(SCENARIOS["mixed"], args, players=10) is None
+
+
+def test_quantiles_of_a_histogram_are_interpolated_within_a_bucket() -> None:
+    cumulative = {0.001: 50.0, 0.005: 100.0, float("inf"): 100.0}
+    assert server_side.quantile(cumulative, 0.5) == pytest.approx(0.001)
+    assert server_side.quantile(cumulative, 0.75) == pytest.approx(0.003)
+    assert server_side.quantile({0.01: 0.0, float("inf"): 4.0}, 0.99) == 0.01
+    assert server_side.quantile({0.01: 0.0, float("inf"): 0.0}, 0.5) == 0.0
+
+
+@pytest.mark.parametrize("redis_server", ["standalone"], indirect=True)
+def test_the_servers_own_split_of_a_window_counts_only_that_window(
+    clean_redis: RedisTarget,
+) -> None:
+    settings = Settings(redis_url=clean_redis.url, activity_buckets=16)
+    with LiveServer(settings) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        update = {"player_id": "p1", "region": "na", "score": 5}
+        assert server.call("POST", "/v1/boards/default/scores", update)[0] == 200
+        server.call("GET", "/v1/boards/default/top")
+        before = server_side.scrape(base)
+        for _ in range(7):
+            assert server.call("GET", "/v1/boards/default/top")[0] == 200
+        assert server.call("GET", "/v1/boards/default/players/p1")[0] == 200
+        parts = server_side.decompose(before, server_side.scrape(base))
+    top, rank = parts["server top"], parts["server rank"]
+    assert top is not None and top.count == 7 and 0 < top.p50_ms <= top.p99_ms
+    assert rank is not None and rank.count == 1
+    assert parts["server around"] is None  # none in the window
+    assert parts["redis player"] is not None and parts["redis player"].count >= 1
+    assert parts["loop lag"] is not None and parts["loop lag"].count > 0

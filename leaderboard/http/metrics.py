@@ -13,7 +13,7 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SHARED = "PROMETHEUS_MULTIPROC_DIR"
 LABELS = ("method", "route", "status")  # routes are the table's patterns: a bounded set
 
@@ -60,6 +60,13 @@ class Metrics:
             "leaderboard_redis_script_seconds",
             "Round trips of Lua script calls to Redis, by script (pipeline: several kinds).",
             ("script",), buckets=BUCKETS, registry=self.registry,
+        )  # fmt: skip
+
+        self.loop_lag = Histogram(
+            "leaderboard_event_loop_lag_seconds",
+            "How late a worker's event loop ran a timer: the wait of any request that arrived "
+            "then, before its handler ran (CPU-bound work in the loop, or no free core).",
+            buckets=(0.0005, *BUCKETS), registry=self.registry,
         )  # fmt: skip
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import redis
@@ -148,3 +149,16 @@ async def test_redis_out_of_memory_is_503_not_500(aiohttp_client, own_redis: Red
         response = await client.request(method, path, json=body)
         assert response.status == 503, path
         assert (await response.json())["error"]["code"] == "redis_unavailable"
+
+
+async def test_metrics_show_how_late_the_event_loop_ran(client) -> None:
+    """A handler that holds the loop makes every request behind it wait: the lag histogram
+    shows that wait, which the request latencies alone do not tell apart."""
+    await asyncio.sleep(0.1)
+    time.sleep(0.08)  # the test shares the app's loop: this holds it as CPU-bound work would
+    await asyncio.sleep(0.05)
+    text = await (await client.get("/metrics")).text()
+    samples = metric(text, "leaderboard_event_loop_lag_seconds_count")
+    within = metric(text, 'leaderboard_event_loop_lag_seconds_bucket{le="0.05"}')
+    assert samples >= 3
+    assert within < samples  # the sample that waited behind the sleep is above 50 ms
