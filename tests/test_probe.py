@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,21 +16,23 @@ from tests.live_server import LiveServer
 from tests.redis_process import RedisTarget, free_port
 
 
+@pytest.fixture
+def server(clean_redis: RedisTarget) -> Iterator[LiveServer]:
+    with LiveServer(Settings(redis_url=clean_redis.url, activity_buckets=16)) as live:
+        yield live
+
+
 @pytest.mark.parametrize("redis_server", ["standalone"], indirect=True)
-def test_probe_times_the_three_global_reads_as_the_runner_reads_them(
-    clean_redis: RedisTarget,
-) -> None:
-    settings = Settings(redis_url=clean_redis.url, activity_buckets=16)
-    with LiveServer(settings) as server:
-        updates = [{"player_id": f"player-{n}", "region": ("na", "eu", "apac")[n % 3], "score": n}
-                   for n in range(30)]  # fmt: skip
-        batch = server.call("POST", "/v1/boards/default/scores/batch", {"updates": updates})
-        assert batch[0] == 200
-        args = argparse.Namespace(
-            read_host="", service_url=f"http://127.0.0.1:{server.port}", probe_rate=60.0,
-            seconds=4,
-        )  # fmt: skip
-        rows = read_probe(start_probe(SCENARIOS["mixed"], args, players=30))
+def test_probe_times_the_three_global_reads_as_the_runner_reads_them(server: LiveServer) -> None:
+    updates = [{"player_id": f"player-{n}", "region": ("na", "eu", "apac")[n % 3], "score": n}
+               for n in range(30)]  # fmt: skip
+    batch = server.call("POST", "/v1/boards/default/scores/batch", {"updates": updates})
+    assert batch[0] == 200
+    args = argparse.Namespace(
+        read_host="", service_url=f"http://127.0.0.1:{server.port}", probe_rate=60.0,
+        seconds=4,
+    )  # fmt: skip
+    rows = read_probe(start_probe(SCENARIOS["mixed"], args, players=30))
     assert sorted(r.name for r in rows) == sorted(f"probe: {kind}" for kind in KINDS)
     for row in rows:
         assert row.failures == 0, row
@@ -60,20 +63,16 @@ def test_quantiles_of_a_histogram_are_interpolated_within_a_bucket() -> None:
 
 
 @pytest.mark.parametrize("redis_server", ["standalone"], indirect=True)
-def test_the_servers_own_split_of_a_window_counts_only_that_window(
-    clean_redis: RedisTarget,
-) -> None:
-    settings = Settings(redis_url=clean_redis.url, activity_buckets=16)
-    with LiveServer(settings) as server:
-        base = f"http://127.0.0.1:{server.port}"
-        update = {"player_id": "p1", "region": "na", "score": 5}
-        assert server.call("POST", "/v1/boards/default/scores", update)[0] == 200
-        server.call("GET", "/v1/boards/default/top")
-        before = server_side.scrape(base)
-        for _ in range(7):
-            assert server.call("GET", "/v1/boards/default/top")[0] == 200
-        assert server.call("GET", "/v1/boards/default/players/p1")[0] == 200
-        parts = server_side.decompose(before, server_side.scrape(base))
+def test_the_servers_own_split_of_a_window_counts_only_that_window(server: LiveServer) -> None:
+    base = f"http://127.0.0.1:{server.port}"
+    update = {"player_id": "p1", "region": "na", "score": 5}
+    assert server.call("POST", "/v1/boards/default/scores", update)[0] == 200
+    server.call("GET", "/v1/boards/default/top")
+    before = server_side.scrape(base)
+    for _ in range(7):
+        assert server.call("GET", "/v1/boards/default/top")[0] == 200
+    assert server.call("GET", "/v1/boards/default/players/p1")[0] == 200
+    parts = server_side.decompose(before, server_side.scrape(base))
     top, rank = parts["server top"], parts["server rank"]
     assert top is not None and top.count == 7 and 0 < top.p50_ms <= top.p99_ms
     assert rank is not None and rank.count == 1

@@ -61,7 +61,6 @@ class Metrics:
             "Round trips of Lua script calls to Redis, by script (pipeline: several kinds).",
             ("script",), buckets=BUCKETS, registry=self.registry,
         )  # fmt: skip
-
         self.loop_lag = Histogram(
             "leaderboard_event_loop_lag_seconds",
             "How late a worker's event loop ran a timer: the wait of any request that arrived "
